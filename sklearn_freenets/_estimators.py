@@ -1,0 +1,672 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""scikit-learn estimators that train a FreeNet through skorch."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.special import softmax
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch import NeuralNet
+from skorch.callbacks import Callback
+from skorch.dataset import ValidSplit
+
+from sklearn_freenets._evolve import FreeEvolve
+from sklearn_freenets._kernel import ACTIVATIONS
+from sklearn_freenets._module import FreeNetModule, initial_adjacency
+
+__all__ = ["FreeNetClassifier", "FreeNetRegressor"]
+
+_NP_DTYPES = {"float32": np.float32, "float64": np.float64}
+# Rows per forward pass at prediction time (fixed so predictions are batch-invariant).
+_PREDICT_BLOCK = 128
+
+
+def evolve_schedule(max_epochs: int, evolve_rounds: int) -> list[int]:
+    """Return the 1-based epochs after which the FreeEvolve rounds run.
+
+    The rounds split ``max_epochs`` into ``evolve_rounds + 1`` phases of (nearly)
+    equal length: round ``r`` runs after epoch ``floor(r * max_epochs /
+    (evolve_rounds + 1))`` (at least epoch 1), so the last phase trains the
+    final graph. Rounds that fall on the same epoch run one after another.
+    """
+    return [
+        max(1, (r * max_epochs) // (evolve_rounds + 1)) for r in range(1, evolve_rounds + 1)
+    ]
+
+
+class _Diverged(Exception):
+    """Raised inside the training loop when the loss stops being finite."""
+
+
+class _DivergenceGuard(Callback):
+    """Stop training at the first non-finite loss and restore finite weights.
+
+    The module's state is snapshotted at the start of every epoch; when a batch
+    gives a NaN or infinite loss, that snapshot is put back and training stops.
+    """
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.diverged_epoch_ = None
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        self.snapshot_ = copy.deepcopy(net.module_.state_dict())
+
+    def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
+        if training and loss is not None and not torch.isfinite(loss).all():
+            net.module_.load_state_dict(self.snapshot_)
+            self.diverged_epoch_ = len(net.history)
+            raise _Diverged
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        self.snapshot_ = None
+
+
+class _EpochProgress(Callback):
+    """A tqdm progress bar over epochs, showing the last training loss."""
+
+    def __init__(self, total: int, desc: str) -> None:
+        self.total = total
+        self.desc = desc
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        from tqdm.auto import tqdm
+
+        self.bar_ = tqdm(total=self.total, desc=self.desc, unit="epoch", leave=True)
+
+    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        last = net.history[-1]
+        postfix = {"loss": f"{last['train_loss']:.4g}"}
+        if "valid_loss" in last:
+            postfix["valid_loss"] = f"{last['valid_loss']:.4g}"
+        postfix["edges"] = net.module_.n_edges()
+        self.bar_.set_postfix(postfix, refresh=False)
+        self.bar_.update(1)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        self.close()
+
+    def close(self) -> None:
+        bar = getattr(self, "bar_", None)
+        if bar is not None:
+            bar.close()
+        self.bar_ = None
+
+
+def _resolve_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device={device!r} is not a valid torch device") from exc
+    return device
+
+
+class _BaseFreeNet(BaseEstimator):
+    """Shared fitting logic of the FreeNet estimators (not for direct use)."""
+
+    _parameter_constraints: dict = {
+        "k": [Interval(Integral, 1, None, closed="left")],
+        "epsilon": [Interval(Real, 0, 1, closed="neither")],
+        "evolve_rounds": [Interval(Integral, 0, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "initial_graph": [StrOptions({"dense", "empty"}), "array-like"],
+        "skip": ["boolean"],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "evolve_max_samples": [Interval(Integral, 1, None, closed="left"), None],
+        "dtype": [StrOptions({"float32", "float64"})],
+        "device": [str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "net_params": [dict, None],
+    }
+
+    def __init__(
+        self,
+        k=100,
+        *,
+        epsilon=0.1,
+        evolve_rounds=5,
+        activation="relu",
+        initial_graph="dense",
+        skip=False,
+        max_epochs=20,
+        batch_size=128,
+        lr=1e-3,
+        alpha=1e-4,
+        validation_fraction=None,
+        evolve_max_samples=20000,
+        dtype="float32",
+        random_state=None,
+        device="cpu",
+        verbose=0,
+        net_params=None,
+    ):
+        self.k = k
+        self.epsilon = epsilon
+        self.evolve_rounds = evolve_rounds
+        self.activation = activation
+        self.initial_graph = initial_graph
+        self.skip = skip
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.alpha = alpha
+        self.validation_fraction = validation_fraction
+        self.evolve_max_samples = evolve_max_samples
+        self.dtype = dtype
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+        self.net_params = net_params
+
+    # -- hooks the subclasses fill in ------------------------------------------
+    _criterion: type[torch.nn.Module]
+
+    def _prepare_targets(self, y):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _n_outputs(self) -> int:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- fitting ----------------------------------------------------------------
+    def _validate_X(self, X, reset: bool):
+        return validate_data(self, X, reset=reset, dtype=_NP_DTYPES[self.dtype])
+
+    def _fit(self, X, y):
+        X, y = self._validate_Xy(X, y)
+        y = self._prepare_targets(y)
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        device = _resolve_device(self.device)
+        n_features = X.shape[1]
+        # validate initial_graph before any training starts
+        module_kwargs = {
+            "n_features": n_features,
+            "k": self.k,
+            "n_outputs": self._n_outputs(),
+            "activation": self.activation,
+            "skip": self.skip,
+            "initial_graph": self.initial_graph,
+            "dtype": self.dtype,
+        }
+        initial_adjacency(self.k, self.initial_graph)
+
+        guard = _DivergenceGuard()
+        callbacks: list[tuple[str, Callback]] = [("divergence_guard", guard)]
+        evolve = None
+        if self.evolve_rounds > 0:
+            evolve = FreeEvolve(
+                epsilon=self.epsilon,
+                epochs=evolve_schedule(self.max_epochs, self.evolve_rounds),
+                max_samples=self.evolve_max_samples,
+                random_state=seed,
+                verbose=bool(self.verbose),
+            )
+            callbacks.append(("free_evolve", evolve))
+        progress = None
+        if self.verbose:
+            progress = _EpochProgress(self.max_epochs, type(self).__name__)
+            callbacks.append(("progress", progress))
+
+        params: dict[str, Any] = {
+            "module": FreeNetModule,
+            **{f"module__{key}": value for key, value in module_kwargs.items()},
+            "criterion": self._criterion,
+            "optimizer": torch.optim.Adam,
+            "optimizer__weight_decay": self.alpha,
+            "lr": self.lr,
+            "max_epochs": self.max_epochs,
+            "batch_size": self.batch_size,
+            "iterator_train__shuffle": True,
+            "train_split": None,
+            "device": device,
+            "verbose": 1 if self.verbose and self.verbose > 1 else 0,
+            "predict_nonlinearity": None,
+        }
+        if self.validation_fraction is not None:
+            params["train_split"] = ValidSplit(
+                self.validation_fraction,
+                stratified=isinstance(self, ClassifierMixin),
+                random_state=seed,
+            )
+        user = dict(self.net_params or {})
+        callbacks.extend(user.pop("callbacks", None) or [])
+        params.update(user)
+        params["callbacks"] = callbacks
+
+        net = NeuralNet(**params)
+        fork_devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
+        diverged = False
+        with torch.random.fork_rng(devices=fork_devices):
+            torch.manual_seed(seed)
+            try:
+                net.fit(X, y)
+            except _Diverged:
+                diverged = True
+            finally:
+                if progress is not None:
+                    progress.close()
+                if evolve is not None:
+                    evolve.X_ = None
+                guard.snapshot_ = None
+
+        self.net_ = net
+        module = net.module_
+        self.adjacency_ = module.adjacency.cpu().numpy().copy()
+        self.n_edges_ = int(self.adjacency_.sum())
+        self.evolution_history_ = [] if evolve is None else list(evolve.history_)
+        losses = [row["train_loss"] for row in net.history if "train_loss" in row]
+        self.loss_curve_ = [float(v) for v in losses]
+        self.n_iter_ = len(self.loss_curve_)
+        if diverged:
+            warnings.warn(
+                f"{type(self).__name__} diverged: the training loss became NaN or "
+                f"infinite in epoch {guard.diverged_epoch_}. Training stopped and the "
+                "weights from the start of that epoch (the last finite ones) were "
+                "kept. Lower lr, scale the inputs, or use activation='relu'.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return self
+
+    def _validate_Xy(self, X, y):
+        return validate_data(
+            self,
+            X,
+            y,
+            dtype=_NP_DTYPES[self.dtype],
+            multi_output=isinstance(self, RegressorMixin),
+            y_numeric=isinstance(self, RegressorMixin),
+        )
+
+    def _raw_output(self, X) -> np.ndarray:
+        """Return the network's outputs for ``X``, computed batch-invariantly.
+
+        Rows go through the network in blocks of exactly ``_PREDICT_BLOCK`` rows
+        (the last one zero-padded). A matrix product's rounding depends on its
+        shape, so fixing the shape makes every row's output independent of which
+        other rows are predicted with it: predicting a subset, a permutation or
+        one row at a time gives bit-identical results.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        module = self.net_.module_
+        device = next(module.parameters()).device
+        block = torch.zeros((_PREDICT_BLOCK, X.shape[1]), dtype=module.weight.dtype)
+        outputs = []
+        with torch.no_grad():
+            for start in range(0, X.shape[0], _PREDICT_BLOCK):
+                rows = X[start : start + _PREDICT_BLOCK]
+                block[: len(rows)] = torch.from_numpy(np.ascontiguousarray(rows))
+                block[len(rows) :] = 0
+                out = module(block.to(device))
+                outputs.append(out[: len(rows)].cpu())
+        return torch.cat(outputs).numpy()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+class FreeNetClassifier(ClassifierMixin, _BaseFreeNet):
+    """FreeNet classifier: ``k`` neurons wired by an evolving DAG.
+
+    Trains a :class:`~sklearn_freenets._module.FreeNetModule` with skorch and Adam
+    on the cross-entropy loss, alternating weight training with FreeEvolve
+    rounds that add edges between neurons that fire together and cut edges
+    between neurons that are silent together.
+
+    Parameters
+    ----------
+    k : int, default=100
+        Number of neurons.
+    epsilon : float in (0, 1), default=0.1
+        FreeEvolve threshold: an edge ``j -> i`` is added when both neurons are
+        active on more than ``1 - epsilon`` of the samples, and pruned when both
+        are silent on more than ``1 - epsilon`` of them.
+    evolve_rounds : int, default=5
+        Maximum number of FreeEvolve rounds. They split the ``max_epochs``
+        epochs into ``evolve_rounds + 1`` nearly equal phases: round ``r`` runs
+        after epoch ``floor(r * max_epochs / (evolve_rounds + 1))``, and the last
+        phase trains the final graph. Evolution stops early once a round changes
+        nothing. ``evolve_rounds=0`` trains the initial graph only; with
+        ``initial_graph="empty"`` that is exactly a one-hidden-layer MLP.
+    activation : {"relu", "squared_relu", "tanh"}, default="relu"
+        Neuron nonlinearity; ``squared_relu`` is ``max(0, z) ** 2``. A neuron is
+        *active* when its pre-activation is positive.
+    initial_graph : {"dense", "empty"} or array-like of shape (k, k), default="dense"
+        Starting graph: ``"dense"`` has every edge ``j -> i`` with ``j < i``
+        (it contains every layered network of ``k`` neurons), ``"empty"`` none;
+        an array gives the edges (strictly lower triangular).
+    skip : bool, default=False
+        Add a linear map from the input straight to the outputs (no hidden
+        neuron in between). Off by default, as in the paper's image networks;
+        turn it on for tabular data with strong linear effects.
+    max_epochs : int, default=20
+        Total number of training epochs (passes over the data), FreeEvolve
+        rounds included.
+    batch_size : int, default=128
+        Mini-batch size.
+    lr : float, default=1e-3
+        Adam learning rate.
+    alpha : float, default=1e-4
+        L2 penalty (Adam's ``weight_decay``).
+    validation_fraction : float in (0, 1) or None, default=None
+        Hold out this fraction of the training data (stratified) and record the
+        validation loss per epoch and per FreeEvolve round. None: train on all.
+    evolve_max_samples : int or None, default=20000
+        Neuron activity for FreeEvolve is recorded on at most this many training
+        rows, drawn at random (seeded by ``random_state``); None: all rows.
+    dtype : {"float32", "float64"}, default="float32"
+        Floating point type of the network and of the data given to it.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, batch shuffling and activity subsampling.
+        Training runs inside :func:`torch.random.fork_rng`, so the global torch
+        random state of the caller is left untouched.
+    device : str, default="cpu"
+        Torch device to train on (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...) or
+        ``"auto"`` (CUDA when available).
+    verbose : int, default=0
+        0: silent. 1: a progress bar over epochs and one line per FreeEvolve
+        round. 2: also skorch's per-epoch table.
+    net_params : dict or None, default=None
+        Extra keyword arguments for the underlying :class:`skorch.NeuralNet`
+        (for example ``{"optimizer": torch.optim.SGD, "optimizer__momentum":
+        0.9}`` or ``{"callbacks": [...]}``), applied over the defaults.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    adjacency_ : ndarray of shape (k, k), dtype=bool
+        The evolved graph: ``adjacency_[i, j]`` is the edge ``j -> i``.
+    n_edges_ : int
+        Number of edges in ``adjacency_``.
+    evolution_history_ : list of dict
+        One record per FreeEvolve round: ``round``, ``epoch``,
+        ``n_edges_before``, ``n_added``, ``n_pruned``, ``n_edges``,
+        ``train_loss``, ``valid_loss`` (None without ``validation_fraction``),
+        ``n_activity_samples``, and ``ncam`` / ``ncim`` (the strictly lower
+        triangles of the co-activation and co-inactivation matrices).
+    net_ : skorch.NeuralNet
+        The fitted skorch net; ``net_.module_`` is the torch module.
+    loss_curve_ : list of float
+        Training loss after each epoch.
+    n_iter_ : int
+        Number of epochs run.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    FreeNetRegressor : The same network for regression.
+    sklearn.neural_network.MLPClassifier : A layered network.
+
+    Notes
+    -----
+    If the loss becomes NaN or infinite, training stops with a
+    :class:`~sklearn.exceptions.ConvergenceWarning` and keeps the weights from the
+    start of that epoch.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn_freenets import FreeNetClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = FreeNetClassifier(k=8, max_epochs=30, lr=1e-2, random_state=0).fit(X, y)
+    >>> clf.predict(X[:3])
+    array([0, 0, 0])
+    >>> clf.adjacency_.shape
+    (8, 8)
+    """
+
+    _criterion = torch.nn.CrossEntropyLoss
+
+    def _prepare_targets(self, y):
+        check_classification_targets(y)
+        self._label_encoder = LabelEncoder()
+        y = self._label_encoder.fit_transform(y)
+        self.classes_ = self._label_encoder.classes_
+        if len(self.classes_) < 2:
+            raise ValueError(
+                "FreeNetClassifier needs samples of at least 2 classes in the data, "
+                f"but the data contains only one class: {self.classes_[0]!r}"
+            )
+        return y.astype(np.int64)
+
+    def _n_outputs(self) -> int:
+        return len(self.classes_)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the network and evolve its graph.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Class labels (any hashable type).
+
+        Returns
+        -------
+        self : FreeNetClassifier
+            The fitted estimator.
+        """
+        return self._fit(X, y)
+
+    def predict_proba(self, X):
+        """Return class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities in the order of ``classes_``.
+        """
+        return softmax(self._raw_output(X).astype(np.float64), axis=1)
+
+    def predict_log_proba(self, X):
+        """Return the logarithm of the class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probabilities in the order of ``classes_``.
+        """
+        from scipy.special import log_softmax
+
+        return log_softmax(self._raw_output(X).astype(np.float64), axis=1)
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Predicted labels, taken from ``classes_``.
+        """
+        scores = self._raw_output(X)  # checks the fit before classes_ is read
+        return self.classes_[np.argmax(scores, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = False
+        return tags
+
+
+class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
+    """FreeNet regressor: ``k`` neurons wired by an evolving DAG.
+
+    Trains a :class:`~sklearn_freenets._module.FreeNetModule` with skorch and Adam
+    on the mean squared error, alternating weight training with FreeEvolve
+    rounds. Supports one or several targets. Targets are used as given: for
+    targets far from unit scale, wrap the estimator in
+    :class:`~sklearn.compose.TransformedTargetRegressor` with a
+    :class:`~sklearn.preprocessing.StandardScaler`.
+
+    Parameters
+    ----------
+    k : int, default=100
+        Number of neurons.
+    epsilon : float in (0, 1), default=0.1
+        FreeEvolve threshold, see :class:`FreeNetClassifier`.
+    evolve_rounds : int, default=5
+        Maximum number of FreeEvolve rounds, see :class:`FreeNetClassifier` for
+        how rounds and epochs relate.
+    activation : {"relu", "squared_relu", "tanh"}, default="relu"
+        Neuron nonlinearity; ``squared_relu`` is ``max(0, z) ** 2``.
+    initial_graph : {"dense", "empty"} or array-like of shape (k, k), default="dense"
+        Starting graph, see :class:`FreeNetClassifier`.
+    skip : bool, default=False
+        Add a linear map from the input straight to the outputs. Needed for the
+        exact polynomial constructions of :mod:`sklearn_freenets.theory`, and
+        often helpful on tabular data.
+    max_epochs : int, default=20
+        Total number of training epochs, FreeEvolve rounds included.
+    batch_size : int, default=128
+        Mini-batch size.
+    lr : float, default=1e-3
+        Adam learning rate.
+    alpha : float, default=1e-4
+        L2 penalty (Adam's ``weight_decay``).
+    validation_fraction : float in (0, 1) or None, default=None
+        Hold out this fraction of the training data and record the validation
+        loss. None: train on all of it.
+    evolve_max_samples : int or None, default=20000
+        Neuron activity is recorded on at most this many training rows.
+    dtype : {"float32", "float64"}, default="float32"
+        Floating point type of the network and of the data given to it.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling and subsampling; the caller's global torch
+        random state is left untouched.
+    device : str, default="cpu"
+        Torch device, or ``"auto"`` (CUDA when available).
+    verbose : int, default=0
+        0: silent. 1: progress bar and one line per FreeEvolve round. 2: also
+        skorch's per-epoch table.
+    net_params : dict or None, default=None
+        Extra keyword arguments for the underlying :class:`skorch.NeuralNet`.
+
+    Attributes
+    ----------
+    adjacency_ : ndarray of shape (k, k), dtype=bool
+        The evolved graph: ``adjacency_[i, j]`` is the edge ``j -> i``.
+    n_edges_ : int
+        Number of edges in ``adjacency_``.
+    evolution_history_ : list of dict
+        One record per FreeEvolve round, see :class:`FreeNetClassifier`.
+    net_ : skorch.NeuralNet
+        The fitted skorch net; ``net_.module_`` is the torch module.
+    loss_curve_ : list of float
+        Training loss (MSE) after each epoch.
+    n_iter_ : int
+        Number of epochs run.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    FreeNetClassifier : The same network for classification.
+    sklearn.neural_network.MLPRegressor : A layered network.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_freenets import FreeNetRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.uniform(-1, 1, size=(200, 2))
+    >>> y = X[:, 0] ** 2 - X[:, 1]
+    >>> reg = FreeNetRegressor(k=8, skip=True, max_epochs=50, lr=1e-2,
+    ...                        random_state=0).fit(X, y)
+    >>> reg.predict(X[:2]).shape
+    (2,)
+    """
+
+    _criterion = torch.nn.MSELoss
+
+    def _prepare_targets(self, y):
+        y = np.asarray(y)
+        self._y_ndim = y.ndim
+        y = y.reshape(len(y), -1) if y.ndim == 1 else y
+        self._n_targets = y.shape[1]
+        return y.astype(_NP_DTYPES[self.dtype])
+
+    def _n_outputs(self) -> int:
+        return self._n_targets
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the network and evolve its graph.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Target values.
+
+        Returns
+        -------
+        self : FreeNetRegressor
+            The fitted estimator.
+        """
+        return self._fit(X, y)
+
+    def predict(self, X):
+        """Predict targets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            Predictions, with the shape of the ``y`` given to ``fit``.
+        """
+        out = self._raw_output(X).astype(np.float64)
+        return out.ravel() if self._y_ndim == 1 else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags

@@ -1,0 +1,198 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""The FreeNet as a torch module.
+
+``k`` neurons form a DAG: an encoder maps the input to every neuron, neuron ``i``
+also reads every earlier neuron ``j < i`` through the edges of a boolean adjacency
+``G`` (strictly lower triangular), and a decoder maps all activations to the
+outputs::
+
+    z_i = enc_i(x) + sum_{j<i} G[i, j] W[i, j] h_j        h_i = act(z_i)
+    y   = dec(h) (+ skip(x))
+
+The recurrence runs in :func:`sklearn_freenets._kernel.recurrence` (a compiled CPU
+kernel with a hand-written backward, or plain torch on other devices).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from numpy.typing import ArrayLike
+from torch import nn
+
+from sklearn_freenets._kernel import ACTIVATIONS, recurrence
+
+__all__ = ["FreeNetModule", "initial_adjacency", "n_parameters"]
+
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def initial_adjacency(k: int, graph: str | ArrayLike = "dense") -> np.ndarray:
+    """Return the starting adjacency of ``k`` neurons as a bool ndarray.
+
+    Parameters
+    ----------
+    k : int
+        Number of neurons.
+    graph : {"dense", "empty"} or array-like of shape (k, k)
+        ``"dense"``: every edge ``j -> i`` with ``j < i`` (contains every layered
+        feed-forward net); ``"empty"``: no edges (a one-hidden-layer MLP); an
+        array: its strictly lower triangle, which must be all that is set.
+    """
+    lower = np.tril(np.ones((k, k), dtype=bool), -1)
+    if isinstance(graph, str):
+        if graph == "dense":
+            return lower
+        if graph == "empty":
+            return np.zeros((k, k), dtype=bool)
+        raise ValueError(
+            f"initial_graph must be 'dense', 'empty' or a (k, k) array, got {graph!r}"
+        )
+    G = np.asarray(graph)
+    if G.shape != (k, k):
+        raise ValueError(f"initial_graph must have shape ({k}, {k}), got {G.shape}")
+    G = G.astype(bool)
+    if (G & ~lower).any():
+        raise ValueError(
+            "initial_graph must be strictly lower triangular (edges j -> i need j < i)"
+        )
+    return G
+
+
+class FreeNetModule(nn.Module):
+    """A FreeNet of ``k`` neurons wired by a strictly lower-triangular DAG.
+
+    Parameters
+    ----------
+    n_features : int
+        Input dimension.
+    k : int
+        Number of neurons.
+    n_outputs : int
+        Output dimension (classes for a classifier, targets for a regressor).
+    activation : {"relu", "squared_relu", "tanh"}, default="relu"
+        Neuron nonlinearity; ``squared_relu`` is ``max(0, z) ** 2``.
+    skip : bool, default=False
+        Add a linear map (no bias) from the input straight to the output.
+    initial_graph : {"dense", "empty"} or array-like of shape (k, k), default="dense"
+        Starting adjacency, see :func:`initial_adjacency`.
+    dtype : {"float32", "float64"} or torch.dtype, default="float32"
+        Parameter dtype.
+    backend : {"auto", "numba", "torch"}, default="auto"
+        How the recurrence is computed, see :func:`~sklearn_freenets._kernel.recurrence`.
+
+    Attributes
+    ----------
+    encoder : torch.nn.Linear
+        Input to neurons (weights ``(k, n_features)``, one bias per neuron).
+    weight : torch.nn.Parameter of shape (k, k)
+        Recurrent weights ``W``; entries outside the graph are masked, not deleted.
+    adjacency : torch.Tensor of shape (k, k), dtype=torch.bool
+        The graph ``G`` (a buffer, saved with the state dict).
+    decoder : torch.nn.Linear
+        Neurons to outputs.
+    skip : torch.nn.Linear or None
+        Input to outputs, when ``skip=True``.
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        k: int,
+        n_outputs: int,
+        activation: str = "relu",
+        skip: bool = False,
+        initial_graph: str | ArrayLike = "dense",
+        dtype: str | torch.dtype = "float32",
+        backend: str = "auto",
+    ) -> None:
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(
+                f"activation must be one of {ACTIVATIONS}, got {activation!r}"
+            )
+        dtype = _DTYPES.get(dtype, dtype) if isinstance(dtype, str) else dtype
+        self.n_features = n_features
+        self.k = k
+        self.n_outputs = n_outputs
+        self.activation = activation
+        self.backend = backend
+        self.encoder = nn.Linear(n_features, k, dtype=dtype)
+        self.weight = nn.Parameter(torch.empty(k, k, dtype=dtype))
+        adjacency = torch.as_tensor(initial_adjacency(k, initial_graph))
+        self.register_buffer("adjacency", adjacency)
+        self.decoder = nn.Linear(k, n_outputs, dtype=dtype)
+        self.skip = nn.Linear(n_features, n_outputs, bias=False, dtype=dtype) if skip else None
+        self.reset_recurrent_weights()
+
+    @torch.no_grad()
+    def reset_recurrent_weights(self) -> None:
+        """Draw ``W`` so each neuron's input keeps the scale of the encoder's.
+
+        Row ``i`` is uniform in ``+-1/sqrt(n_in)``, ``n_in`` being neuron ``i``'s
+        number of incoming edges (PyTorch's default for a Linear of that fan-in).
+        """
+        fan_in = self.adjacency.sum(dim=1).clamp(min=1).to(self.weight.dtype)
+        bound = (1.0 / fan_in.sqrt()).unsqueeze(1)
+        self.weight.uniform_(-1.0, 1.0).mul_(bound)
+
+    def masked_weight(self) -> torch.Tensor:
+        """Return ``W * G``: the recurrent weights of the edges in the graph."""
+        return self.weight * self.adjacency
+
+    def _hidden(self, X: torch.Tensor, return_preact: bool):
+        return recurrence(
+            self.encoder(X),
+            self.masked_weight(),
+            self.activation,
+            return_preact=return_preact,
+            backend=self.backend,
+        )
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        H = self._hidden(X, False)
+        out = self.decoder(H)
+        if self.skip is not None:
+            out = out + self.skip(X)
+        return out
+
+    @torch.no_grad()
+    def hidden(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return ``(H, Z)``: neuron activations and pre-activations, no gradient."""
+        return self._hidden(X, True)
+
+    @torch.no_grad()
+    def preactivations(self, X: torch.Tensor) -> torch.Tensor:
+        """Return the neurons' pre-activations ``Z`` of shape (n, k), no gradient."""
+        return self.hidden(X)[1]
+
+    @torch.no_grad()
+    def set_adjacency(self, adjacency: ArrayLike) -> None:
+        """Replace the graph; newly added edges get weight 0.
+
+        Because a new edge starts at 0, adding edges never changes the function.
+        Removed edges keep their weights, masked.
+        """
+        G = torch.as_tensor(
+            initial_adjacency(self.k, np.asarray(adjacency)), device=self.adjacency.device
+        )
+        added = G & ~self.adjacency
+        self.weight[added] = 0
+        self.adjacency.copy_(G)
+
+    def n_edges(self) -> int:
+        """Number of edges in the graph."""
+        return int(self.adjacency.sum())
+
+    def extra_repr(self) -> str:
+        return (
+            f"k={self.k}, activation={self.activation!r}, edges={self.n_edges()}, "
+            f"skip={self.skip is not None}"
+        )
+
+
+def n_parameters(n_features: int, k: int, n_outputs: int, n_edges: int, skip: bool) -> int:
+    """Count the effective parameters of a FreeNet (edges in the graph only)."""
+    return (n_features + 1) * k + n_edges + (k + 1) * n_outputs + (
+        n_features * n_outputs if skip else 0
+    )
