@@ -42,7 +42,8 @@ def evolve_schedule(max_epochs: int, evolve_rounds: int) -> list[int]:
     final graph. Rounds that fall on the same epoch run one after another.
     """
     return [
-        max(1, (r * max_epochs) // (evolve_rounds + 1)) for r in range(1, evolve_rounds + 1)
+        max(1, (r * max_epochs) // (evolve_rounds + 1))
+        for r in range(1, evolve_rounds + 1)
     ]
 
 
@@ -189,23 +190,59 @@ class _BaseFreeNet(BaseEstimator):
     def _validate_X(self, X, reset: bool):
         return validate_data(self, X, reset=reset, dtype=_NP_DTYPES[self.dtype])
 
+    def _make_net(self, n_features: int, seed: int, callbacks: list) -> NeuralNet:
+        """Build (not fit) the skorch net for data with ``n_features`` columns."""
+        params: dict[str, Any] = {
+            "module": FreeNetModule,
+            "module__n_features": n_features,
+            "module__k": self.k,
+            "module__n_outputs": self._n_outputs(),
+            "module__activation": self.activation,
+            "module__skip": self.skip,
+            "module__initial_graph": self.initial_graph,
+            "module__dtype": self.dtype,
+            "criterion": self._criterion,
+            "optimizer": torch.optim.Adam,
+            "optimizer__weight_decay": self.alpha,
+            "lr": self.lr,
+            "max_epochs": self.max_epochs,
+            "batch_size": self.batch_size,
+            "iterator_train__shuffle": True,
+            "train_split": None,
+            "device": _resolve_device(self.device),
+            "verbose": 1 if self.verbose and self.verbose > 1 else 0,
+            "predict_nonlinearity": None,
+        }
+        if self.validation_fraction is not None:
+            params["train_split"] = ValidSplit(
+                self.validation_fraction,
+                stratified=isinstance(self, ClassifierMixin),
+                random_state=seed,
+            )
+        user = dict(self.net_params or {})
+        callbacks = [*callbacks, *(user.pop("callbacks", None) or [])]
+        params.update(user)
+        params["callbacks"] = callbacks
+        return NeuralNet(**params)
+
+    def _set_fitted_state(self, net: NeuralNet, history: list) -> None:
+        """Set the fitted attributes from a trained (or constructed) skorch net."""
+        self.net_ = net
+        self.adjacency_ = net.module_.adjacency.cpu().numpy().copy()
+        self.n_edges_ = int(self.adjacency_.sum())
+        self.evolution_history_ = history
+        losses = [row["train_loss"] for row in net.history if "train_loss" in row]
+        self.loss_curve_ = [float(v) for v in losses]
+        self.n_iter_ = len(self.loss_curve_)
+
     def _fit(self, X, y):
         X, y = self._validate_Xy(X, y)
         y = self._prepare_targets(y)
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = int(
+            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        )
         device = _resolve_device(self.device)
-        n_features = X.shape[1]
-        # validate initial_graph before any training starts
-        module_kwargs = {
-            "n_features": n_features,
-            "k": self.k,
-            "n_outputs": self._n_outputs(),
-            "activation": self.activation,
-            "skip": self.skip,
-            "initial_graph": self.initial_graph,
-            "dtype": self.dtype,
-        }
-        initial_adjacency(self.k, self.initial_graph)
+        initial_adjacency(self.k, self.initial_graph)  # fail before any training
 
         guard = _DivergenceGuard()
         callbacks: list[tuple[str, Callback]] = [("divergence_guard", guard)]
@@ -223,35 +260,11 @@ class _BaseFreeNet(BaseEstimator):
         if self.verbose:
             progress = _EpochProgress(self.max_epochs, type(self).__name__)
             callbacks.append(("progress", progress))
+        net = self._make_net(X.shape[1], seed, callbacks)
 
-        params: dict[str, Any] = {
-            "module": FreeNetModule,
-            **{f"module__{key}": value for key, value in module_kwargs.items()},
-            "criterion": self._criterion,
-            "optimizer": torch.optim.Adam,
-            "optimizer__weight_decay": self.alpha,
-            "lr": self.lr,
-            "max_epochs": self.max_epochs,
-            "batch_size": self.batch_size,
-            "iterator_train__shuffle": True,
-            "train_split": None,
-            "device": device,
-            "verbose": 1 if self.verbose and self.verbose > 1 else 0,
-            "predict_nonlinearity": None,
-        }
-        if self.validation_fraction is not None:
-            params["train_split"] = ValidSplit(
-                self.validation_fraction,
-                stratified=isinstance(self, ClassifierMixin),
-                random_state=seed,
-            )
-        user = dict(self.net_params or {})
-        callbacks.extend(user.pop("callbacks", None) or [])
-        params.update(user)
-        params["callbacks"] = callbacks
-
-        net = NeuralNet(**params)
-        fork_devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
+        fork_devices = (
+            [torch.device(device).index or 0] if device.startswith("cuda") else []
+        )
         diverged = False
         with torch.random.fork_rng(devices=fork_devices):
             torch.manual_seed(seed)
@@ -266,14 +279,7 @@ class _BaseFreeNet(BaseEstimator):
                     evolve.X_ = None
                 guard.snapshot_ = None
 
-        self.net_ = net
-        module = net.module_
-        self.adjacency_ = module.adjacency.cpu().numpy().copy()
-        self.n_edges_ = int(self.adjacency_.sum())
-        self.evolution_history_ = [] if evolve is None else list(evolve.history_)
-        losses = [row["train_loss"] for row in net.history if "train_loss" in row]
-        self.loss_curve_ = [float(v) for v in losses]
-        self.n_iter_ = len(self.loss_curve_)
+        self._set_fitted_state(net, [] if evolve is None else list(evolve.history_))
         if diverged:
             warnings.warn(
                 f"{type(self).__name__} diverged: the training loss became NaN or "
@@ -670,3 +676,74 @@ class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
         return tags
+
+
+def _regressor_from_parameters(params) -> FreeNetRegressor:
+    """Return a fitted float64 FreeNetRegressor holding the given weights.
+
+    ``params`` is a :class:`sklearn_freenets._polynomial.FreeNetParameters`: an
+    exact construction becomes an estimator that predicts, pickles, clones (as an
+    unfitted copy with the same graph) and scores like a trained one.
+    """
+    k, n_features = params.E.shape
+    reg = FreeNetRegressor(
+        k=k,
+        activation=params.activation,
+        skip=True,
+        initial_graph=np.asarray(params.G, dtype=bool),
+        evolve_rounds=0,
+        dtype="float64",
+    )
+    reg._y_ndim, reg._n_targets = 1, 1
+    net = reg._make_net(n_features, seed=0, callbacks=[])
+    with torch.random.fork_rng(devices=[]):
+        net.initialize()
+    module = net.module_
+    as_tensor = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float64))  # noqa: E731
+    with torch.no_grad():
+        module.encoder.weight.copy_(as_tensor(params.E))
+        module.encoder.bias.copy_(as_tensor(params.b))
+        module.weight.copy_(as_tensor(params.W))
+        module.decoder.weight.copy_(as_tensor(params.V))
+        module.decoder.bias.copy_(as_tensor(params.c))
+        module.skip.weight.copy_(as_tensor(params.U))
+    reg.n_features_in_ = n_features
+    reg._set_fitted_state(net, [])
+    return reg
+
+
+def _parameters_from_estimator(estimator):
+    """Return the weights of a fitted single-output FreeNetRegressor as arrays."""
+    from sklearn_freenets._polynomial import FreeNetParameters
+
+    check_is_fitted(estimator)
+    module = estimator.net_.module_
+    if module.n_outputs != 1:
+        raise ValueError(
+            f"expected a single-output regressor, got {module.n_outputs} outputs"
+        )
+    if module.activation != "squared_relu":
+        raise ValueError(
+            "polynomial checks need activation='squared_relu', got "
+            f"{module.activation!r}"
+        )
+
+    def arr(t):
+        return t.detach().cpu().to(torch.float64).numpy().copy()
+
+    G = arr(module.adjacency).astype(bool)
+    U = (
+        arr(module.skip.weight)
+        if module.skip is not None
+        else np.zeros((1, module.n_features))
+    )
+    return FreeNetParameters(
+        E=arr(module.encoder.weight),
+        b=arr(module.encoder.bias),
+        W=arr(module.weight) * G,
+        G=G,
+        V=arr(module.decoder.weight),
+        c=arr(module.decoder.bias),
+        U=U,
+        activation=module.activation,
+    )

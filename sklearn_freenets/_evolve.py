@@ -290,7 +290,7 @@ class FreeEvolve(Callback):
             ncam, ncim = self.record_activity(net, X).matrices()
         finally:
             module.train(was_training)
-        G = module.adjacency.cpu().numpy()
+        G = module.adjacency.cpu().numpy().copy()
         step = evolve_adjacency(G, ncam, ncim, self.epsilon)
         if step.changed:
             module.set_adjacency(step.adjacency)
@@ -318,8 +318,7 @@ class FreeEvolve(Callback):
             _write(
                 f"[FreeEvolve] round {record['round']} (epoch {epoch}): "
                 f"+{record['n_added']} added, -{record['n_pruned']} pruned, "
-                f"{record['n_edges']} edges"
-                + ("" if step.changed else " (converged)")
+                f"{record['n_edges']} edges" + ("" if step.changed else " (converged)")
             )
         return record
 

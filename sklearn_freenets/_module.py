@@ -79,7 +79,8 @@ class FreeNetModule(nn.Module):
     dtype : {"float32", "float64"} or torch.dtype, default="float32"
         Parameter dtype.
     backend : {"auto", "numba", "torch"}, default="auto"
-        How the recurrence is computed, see :func:`~sklearn_freenets._kernel.recurrence`.
+        How the recurrence is computed, see
+        :func:`~sklearn_freenets._kernel.recurrence`.
 
     Attributes
     ----------
@@ -122,7 +123,9 @@ class FreeNetModule(nn.Module):
         adjacency = torch.as_tensor(initial_adjacency(k, initial_graph))
         self.register_buffer("adjacency", adjacency)
         self.decoder = nn.Linear(k, n_outputs, dtype=dtype)
-        self.skip = nn.Linear(n_features, n_outputs, bias=False, dtype=dtype) if skip else None
+        self.skip = (
+            nn.Linear(n_features, n_outputs, bias=False, dtype=dtype) if skip else None
+        )
         self.reset_recurrent_weights()
 
     @torch.no_grad()
@@ -174,7 +177,8 @@ class FreeNetModule(nn.Module):
         Removed edges keep their weights, masked.
         """
         G = torch.as_tensor(
-            initial_adjacency(self.k, np.asarray(adjacency)), device=self.adjacency.device
+            initial_adjacency(self.k, np.asarray(adjacency)),
+            device=self.adjacency.device,
         )
         added = G & ~self.adjacency
         self.weight[added] = 0
@@ -191,8 +195,13 @@ class FreeNetModule(nn.Module):
         )
 
 
-def n_parameters(n_features: int, k: int, n_outputs: int, n_edges: int, skip: bool) -> int:
+def n_parameters(
+    n_features: int, k: int, n_outputs: int, n_edges: int, skip: bool
+) -> int:
     """Count the effective parameters of a FreeNet (edges in the graph only)."""
-    return (n_features + 1) * k + n_edges + (k + 1) * n_outputs + (
-        n_features * n_outputs if skip else 0
+    return (
+        (n_features + 1) * k
+        + n_edges
+        + (k + 1) * n_outputs
+        + (n_features * n_outputs if skip else 0)
     )
