@@ -135,6 +135,7 @@ class _BaseFreeNet(BaseEstimator):
         "device": [str],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "warm_start": ["boolean"],
         "net_params": [dict, None],
     }
 
@@ -157,6 +158,7 @@ class _BaseFreeNet(BaseEstimator):
         random_state=None,
         device="cpu",
         verbose=0,
+        warm_start=False,
         net_params=None,
     ):
         self.k = k
@@ -175,12 +177,13 @@ class _BaseFreeNet(BaseEstimator):
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
+        self.warm_start = warm_start
         self.net_params = net_params
 
     # -- hooks the subclasses fill in ------------------------------------------
     _criterion: type[torch.nn.Module]
 
-    def _prepare_targets(self, y):  # pragma: no cover - abstract
+    def _prepare_targets(self, y, *, first: bool, classes=None):  # pragma: no cover
         raise NotImplementedError
 
     def _n_outputs(self) -> int:  # pragma: no cover - abstract
@@ -235,46 +238,75 @@ class _BaseFreeNet(BaseEstimator):
         self.loss_curve_ = [float(v) for v in losses]
         self.n_iter_ = len(self.loss_curve_)
 
-    def _fit(self, X, y):
-        X, y = self._validate_Xy(X, y)
-        y = self._prepare_targets(y)
-        seed = int(
-            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        )
-        device = _resolve_device(self.device)
-        initial_adjacency(self.k, self.initial_graph)  # fail before any training
+    def _fit(self, X, y, *, incremental: bool = False, classes=None):
+        """Fit from scratch, or continue (``warm_start`` / ``partial_fit``).
 
-        guard = _DivergenceGuard()
-        callbacks: list[tuple[str, Callback]] = [("divergence_guard", guard)]
-        evolve = None
-        if self.evolve_rounds > 0:
-            evolve = FreeEvolve(
-                epsilon=self.epsilon,
-                epochs=evolve_schedule(self.max_epochs, self.evolve_rounds),
-                max_samples=self.evolve_max_samples,
-                random_state=seed,
-                verbose=bool(self.verbose),
+        A fresh fit builds and initialises the skorch net, then trains it for
+        ``max_epochs`` epochs with FreeEvolve rounds on the schedule of
+        :func:`evolve_schedule`. A warm-started fit continues the current weights
+        and graph for another ``max_epochs`` epochs on a fresh schedule. An
+        incremental fit (``partial_fit``) runs one epoch and, every
+        ``max(1, max_epochs // (evolve_rounds + 1))`` calls, one FreeEvolve round
+        on the data of that call, until ``evolve_rounds`` rounds have run or a
+        round changes nothing.
+        """
+        first = not hasattr(self, "net_") or not (self.warm_start or incremental)
+        X, y = self._validate_Xy(X, y, reset=first)
+        y = self._prepare_targets(y, first=first, classes=classes)
+        if first:
+            initial_adjacency(self.k, self.initial_graph)  # fail before any work
+            self._seed = int(
+                check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
             )
-            callbacks.append(("free_evolve", evolve))
+            callbacks: list[tuple[str, Callback]] = [
+                ("divergence_guard", _DivergenceGuard())
+            ]
+            if self.evolve_rounds > 0:
+                evolve = FreeEvolve(
+                    epsilon=self.epsilon,
+                    epochs=[],
+                    max_samples=self.evolve_max_samples,
+                    random_state=self._seed,
+                    verbose=bool(self.verbose),
+                )
+                callbacks.append(("free_evolve", evolve))
+            net = self._make_net(X.shape[1], self._seed, callbacks)
+            with self._forked_rng(0):
+                net.initialize()
+            self._set_fitted_state(net, [])
+        else:
+            self._check_same_architecture()
+        net = self.net_
+        evolve = dict(net.callbacks_).get("free_evolve")
+        guard = dict(net.callbacks_)["divergence_guard"]
+        if evolve is not None:
+            evolve.set_params(epsilon=self.epsilon, verbose=bool(self.verbose))
+            evolve.epochs = (
+                []
+                if incremental
+                else evolve_schedule(self.max_epochs, self.evolve_rounds)
+            )
+            if not incremental:
+                evolve.converged_ = False  # a fresh schedule on the current graph
+        epochs = 1 if incremental else self.max_epochs
         progress = None
-        if self.verbose:
-            progress = _EpochProgress(self.max_epochs, type(self).__name__)
-            callbacks.append(("progress", progress))
-        net = self._make_net(X.shape[1], seed, callbacks)
-
-        fork_devices = (
-            [torch.device(device).index or 0] if device.startswith("cuda") else []
-        )
+        if self.verbose and not incremental:
+            progress = _EpochProgress(epochs, type(self).__name__)
+            progress.on_train_begin(net)
+            net.callbacks_.append(("progress", progress))
         diverged = False
-        with torch.random.fork_rng(devices=fork_devices):
-            torch.manual_seed(seed)
+        with self._forked_rng(self.n_iter_):
             try:
-                net.fit(X, y)
+                net.partial_fit(X, y, epochs=epochs)
+                if incremental and evolve is not None and self._round_due(evolve):
+                    evolve.X_ = X
+                    evolve.run_round(net, len(net.history))
             except _Diverged:
                 diverged = True
             finally:
                 if progress is not None:
                     progress.close()
+                    net.callbacks_.remove(("progress", progress))
                 if evolve is not None:
                     evolve.X_ = None
                 guard.snapshot_ = None
@@ -291,11 +323,57 @@ class _BaseFreeNet(BaseEstimator):
             )
         return self
 
-    def _validate_Xy(self, X, y):
+    def _forked_rng(self, offset: int):
+        """Seed torch inside a forked RNG, leaving the caller's state untouched."""
+        device = torch.device(_resolve_device(self.device))
+        devices = [device.index or 0] if device.type == "cuda" else []
+        context = torch.random.fork_rng(devices=devices)
+        seed = self._seed + offset
+
+        class _Seeded:
+            def __enter__(self_inner):
+                context.__enter__()
+                torch.manual_seed(seed)
+
+            def __exit__(self_inner, *exc):
+                return context.__exit__(*exc)
+
+        return _Seeded()
+
+    def _round_due(self, evolve: FreeEvolve) -> bool:
+        """Whether a ``partial_fit`` call ends with a FreeEvolve round."""
+        period = max(1, self.max_epochs // (self.evolve_rounds + 1))
+        return (
+            not evolve.converged_
+            and len(evolve.history_) < self.evolve_rounds
+            and len(self.net_.history) % period == 0
+        )
+
+    def _check_same_architecture(self) -> None:
+        """Refuse to continue training when the network's shape parameters changed."""
+        module = self.net_.module_
+        fitted = {
+            "k": module.k,
+            "activation": module.activation,
+            "skip": module.skip is not None,
+            "dtype": str(module.weight.dtype).removeprefix("torch."),
+        }
+        changed = [
+            name for name, value in fitted.items() if getattr(self, name) != value
+        ]
+        if changed:
+            raise ValueError(
+                f"warm_start/partial_fit continue the fitted network, but {changed} "
+                f"changed since it was built ({fitted}); call fit with "
+                "warm_start=False to start a new network"
+            )
+
+    def _validate_Xy(self, X, y, reset: bool = True):
         return validate_data(
             self,
             X,
             y,
+            reset=reset,
             dtype=_NP_DTYPES[self.dtype],
             multi_output=isinstance(self, RegressorMixin),
             y_numeric=isinstance(self, RegressorMixin),
@@ -393,6 +471,11 @@ class FreeNetClassifier(ClassifierMixin, _BaseFreeNet):
     verbose : int, default=0
         0: silent. 1: a progress bar over epochs and one line per FreeEvolve
         round. 2: also skorch's per-epoch table.
+    warm_start : bool, default=False
+        When fitted already, ``fit`` continues from the current weights and graph
+        for another ``max_epochs`` epochs, with a fresh FreeEvolve schedule
+        (history and loss curve are extended). ``k``, ``activation``, ``skip``
+        and ``dtype`` must be unchanged. See also :meth:`partial_fit`.
     net_params : dict or None, default=None
         Extra keyword arguments for the underlying :class:`skorch.NeuralNet`
         (for example ``{"optimizer": torch.optim.SGD, "optimizer__momentum":
@@ -448,17 +531,32 @@ class FreeNetClassifier(ClassifierMixin, _BaseFreeNet):
 
     _criterion = torch.nn.CrossEntropyLoss
 
-    def _prepare_targets(self, y):
+    def _prepare_targets(self, y, *, first: bool, classes=None):
         check_classification_targets(y)
-        self._label_encoder = LabelEncoder()
-        y = self._label_encoder.fit_transform(y)
-        self.classes_ = self._label_encoder.classes_
-        if len(self.classes_) < 2:
+        if first:
+            self._label_encoder = LabelEncoder().fit(y if classes is None else classes)
+            self.classes_ = self._label_encoder.classes_
+            if len(self.classes_) < 2:
+                raise ValueError(
+                    "FreeNetClassifier needs samples of at least 2 classes in the "
+                    "data, but the data contains only one class: "
+                    f"{self.classes_[0]!r}"
+                )
+        elif classes is not None and not np.array_equal(
+            np.unique(classes), self.classes_
+        ):
             raise ValueError(
-                "FreeNetClassifier needs samples of at least 2 classes in the data, "
-                f"but the data contains only one class: {self.classes_[0]!r}"
+                f"classes={list(classes)} is not the same as on the first call to "
+                f"partial_fit, which was {self.classes_.tolist()}"
             )
-        return y.astype(np.int64)
+        unseen = np.setdiff1d(y, self.classes_)
+        if unseen.size:
+            raise ValueError(
+                f"y contains labels {unseen.tolist()} not among the classes of the "
+                f"fitted network {self.classes_.tolist()}; pass all labels with `classes` on the "
+                "first partial_fit call, or refit without warm_start"
+            )
+        return self._label_encoder.transform(y).astype(np.int64)
 
     def _n_outputs(self) -> int:
         return len(self.classes_)
@@ -480,6 +578,34 @@ class FreeNetClassifier(ClassifierMixin, _BaseFreeNet):
             The fitted estimator.
         """
         return self._fit(X, y)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None):
+        """Train for one epoch on ``(X, y)``, continuing the current network.
+
+        One call runs one epoch over ``X`` (in mini-batches of ``batch_size``).
+        FreeEvolve continues across calls: every ``max(1, max_epochs //
+        (evolve_rounds + 1))`` calls end with one round, with the activity
+        recorded on that call's data, until ``evolve_rounds`` rounds have run
+        or a round changes nothing. The first call builds the network (as
+        ``fit`` would); later calls continue it, whatever ``warm_start`` is.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        classes : array-like of shape (n_classes,), default=None
+            All labels that will ever appear; required on the first call when
+            ``y`` does not contain every class.
+
+        Returns
+        -------
+        self : FreeNetClassifier
+            The updated estimator.
+        """
+        return self._fit(X, y, incremental=True, classes=classes)
 
     def predict_proba(self, X):
         """Return class probabilities.
@@ -585,6 +711,9 @@ class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
     verbose : int, default=0
         0: silent. 1: progress bar and one line per FreeEvolve round. 2: also
         skorch's per-epoch table.
+    warm_start : bool, default=False
+        Continue from the fitted weights and graph on the next ``fit``, see
+        :class:`FreeNetClassifier`.
     net_params : dict or None, default=None
         Extra keyword arguments for the underlying :class:`skorch.NeuralNet`.
 
@@ -627,12 +756,18 @@ class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
 
     _criterion = torch.nn.MSELoss
 
-    def _prepare_targets(self, y):
+    def _prepare_targets(self, y, *, first: bool, classes=None):
         y = np.asarray(y)
-        self._y_ndim = y.ndim
-        y = y.reshape(len(y), -1) if y.ndim == 1 else y
-        self._n_targets = y.shape[1]
-        return y.astype(_NP_DTYPES[self.dtype])
+        y2 = y.reshape(len(y), -1) if y.ndim == 1 else y
+        if first:
+            self._y_ndim = y.ndim
+            self._n_targets = y2.shape[1]
+        elif y2.shape[1] != self._n_targets:
+            raise ValueError(
+                f"y has {y2.shape[1]} targets, but the fitted network predicts "
+                f"{self._n_targets}"
+            )
+        return y2.astype(_NP_DTYPES[self.dtype])
 
     def _n_outputs(self) -> int:
         return self._n_targets
@@ -654,6 +789,31 @@ class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
             The fitted estimator.
         """
         return self._fit(X, y)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y):
+        """Train for one epoch on ``(X, y)``, continuing the current network.
+
+        One call runs one epoch over ``X`` (in mini-batches of ``batch_size``).
+        FreeEvolve continues across calls: every ``max(1, max_epochs //
+        (evolve_rounds + 1))`` calls end with one round, with the activity
+        recorded on that call's data, until ``evolve_rounds`` rounds have run
+        or a round changes nothing. The first call builds the network (as
+        ``fit`` would); later calls continue it, whatever ``warm_start`` is.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Target values.
+
+        Returns
+        -------
+        self : FreeNetRegressor
+            The updated estimator.
+        """
+        return self._fit(X, y, incremental=True)
 
     def predict(self, X):
         """Predict targets.
@@ -694,8 +854,10 @@ def _regressor_from_parameters(params) -> FreeNetRegressor:
         evolve_rounds=0,
         dtype="float64",
     )
-    reg._y_ndim, reg._n_targets = 1, 1
-    net = reg._make_net(n_features, seed=0, callbacks=[])
+    reg._y_ndim, reg._n_targets, reg._seed = 1, 1, 0
+    net = reg._make_net(
+        n_features, seed=0, callbacks=[("divergence_guard", _DivergenceGuard())]
+    )
     with torch.random.fork_rng(devices=[]):
         net.initialize()
     module = net.module_

@@ -96,6 +96,9 @@ class FreeNetModule(nn.Module):
         Input to outputs, when ``skip=True``.
     """
 
+    adjacency: torch.Tensor
+    skip: nn.Linear | None
+
     def __init__(
         self,
         n_features: int,
@@ -112,19 +115,21 @@ class FreeNetModule(nn.Module):
             raise ValueError(
                 f"activation must be one of {ACTIVATIONS}, got {activation!r}"
             )
-        dtype = _DTYPES.get(dtype, dtype) if isinstance(dtype, str) else dtype
+        torch_dtype = _DTYPES[dtype] if isinstance(dtype, str) else dtype
         self.n_features = n_features
         self.k = k
         self.n_outputs = n_outputs
         self.activation = activation
         self.backend = backend
-        self.encoder = nn.Linear(n_features, k, dtype=dtype)
-        self.weight = nn.Parameter(torch.empty(k, k, dtype=dtype))
+        self.encoder = nn.Linear(n_features, k, dtype=torch_dtype)
+        self.weight = nn.Parameter(torch.empty(k, k, dtype=torch_dtype))
         adjacency = torch.as_tensor(initial_adjacency(k, initial_graph))
         self.register_buffer("adjacency", adjacency)
-        self.decoder = nn.Linear(k, n_outputs, dtype=dtype)
+        self.decoder = nn.Linear(k, n_outputs, dtype=torch_dtype)
         self.skip = (
-            nn.Linear(n_features, n_outputs, bias=False, dtype=dtype) if skip else None
+            nn.Linear(n_features, n_outputs, bias=False, dtype=torch_dtype)
+            if skip
+            else None
         )
         self.reset_recurrent_weights()
 

@@ -311,3 +311,62 @@ def test_verbose_shows_progress_and_rounds(capsys):
         warnings.simplefilter("error")
         FreeNetClassifier(**FAST).fit(X, y)
     assert capsys.readouterr().err == ""
+
+
+# -- warm start and partial_fit -------------------------------------------------------
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_warm_start_continues(Estimator):
+    """Check that warm_start continues weights, graph, loss curve and history."""
+    X, y = _xy(Estimator, n=200)
+    params = {**FAST, "epsilon": 0.4, "initial_graph": "empty", "warm_start": True}
+    est = Estimator(**params).fit(X, y)
+    graph, rounds = est.adjacency_.copy(), len(est.evolution_history_)
+    weights = est.net_.module_.encoder.weight.detach().clone()
+    net = est.net_
+    est.fit(X, y)
+    assert est.net_ is net and est.n_iter_ == 10 and len(est.loss_curve_) == 10
+    assert not torch.equal(weights, est.net_.module_.encoder.weight.detach())
+    assert (est.adjacency_ | graph).sum() >= graph.sum()
+    assert len(est.evolution_history_) >= rounds
+    cold = Estimator(**{**params, "warm_start": False}).fit(X, y)
+    assert cold.n_iter_ == 5
+    with pytest.raises(ValueError, match=r"\['k'\] changed"):
+        est.set_params(k=5).fit(X, y)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_partial_fit_runs_epochs_and_rounds(Estimator):
+    """Check that each partial_fit call is one epoch and rounds follow the period."""
+    X, y = _xy(Estimator, n=200)
+    est = Estimator(
+        k=8,
+        max_epochs=6,
+        evolve_rounds=2,
+        epsilon=0.4,
+        initial_graph="empty",
+        random_state=0,
+    )
+    kwargs = {"classes": np.unique(y)} if Estimator is FreeNetClassifier else {}
+    for call in range(1, 9):
+        est.partial_fit(
+            X[:100] if call % 2 else X[100:], y[:100] if call % 2 else y[100:], **kwargs
+        )
+        assert est.n_iter_ == call
+    # period = 6 // 3 = 2 calls; at most 2 rounds, at calls 2 and 4
+    assert [r["epoch"] for r in est.evolution_history_] in ([2], [2, 4])
+    assert est.evolution_history_[0]["n_activity_samples"] == 100
+    with pytest.raises(ValueError, match="X has 3 features"):
+        est.partial_fit(X[:, :3], y, **kwargs)
+
+
+def test_partial_fit_classes():
+    """Check the classes argument and unseen labels in partial_fit."""
+    X, y = _xy(FreeNetClassifier)
+    clf = FreeNetClassifier(**FAST).partial_fit(X[y == 0], y[y == 0], classes=[0, 1, 2])
+    assert_array_equal(clf.classes_, [0, 1, 2])
+    assert clf.predict_proba(X).shape == (len(X), 3)
+    clf.partial_fit(X[y == 1], y[y == 1])
+    with pytest.raises(ValueError, match="labels \\[5\\] not among the classes"):
+        clf.partial_fit(X[:2], [5, 5])

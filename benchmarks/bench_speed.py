@@ -1,0 +1,267 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Speed of a FreeNet against an equal-width MLP, both trained through skorch.
+
+What is compared
+----------------
+For each width ``k`` (default 30, 100 and 300) this script trains, in ONE process and
+with interleaved repeats:
+
+- ``mlp``: ``Linear(784, k) -> ReLU -> Linear(k, 10)``;
+- ``freenet``: a FreeNet of ``k`` neurons with a dense strictly lower triangular
+  adjacency (the worst case for the recurrence), whose recurrence uses the numba
+  kernels (``backend="numba"``);
+- ``freenet-torch``: the same FreeNet with the plain torch backend
+  (``backend="torch"``), to show the gap the compiled kernels close.
+
+All are ``skorch.NeuralNetClassifier`` with Adam, batch size 128, cross-entropy, on
+the same synthetic data of MNIST shape (784 float32 features, 10 classes). A skorch
+callback times every training step (forward + backward + Adam step) between
+``on_batch_begin`` and ``on_batch_end``; the first epoch of every model is a
+warm-up and the report gives medians. Inference is the median time of one forward
+pass on a batch of 128 under ``torch.no_grad()``.
+
+The FreeNet is ``sklearn_freenets._module.FreeNetModule`` when it can be imported,
+otherwise a minimal local equivalent (encoder ``Linear``, weights ``W`` times a
+boolean adjacency buffer, the recurrence, decoder ``Linear``).
+
+How to run
+----------
+::
+
+    python benchmarks/bench_speed.py                 # k = 30 100 300
+    python benchmarks/bench_speed.py --ks 100 --repeats 7
+
+Both models use torch's default thread count. Shared or noisy cores blur the
+absolute numbers, and BLAS settings (``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``,
+``OPENBLAS_NUM_THREADS``) change them, so compare only the ratios printed by one run:
+every ratio is measured side by side in the same process.
+
+What counts as a pass
+---------------------
+A training step of the FreeNet (numba backend) at ``k=100`` takes at most 1.2 times
+that of the MLP (``train ratio <= 1.2``). The work floor is about 1.13x for training
+and 1.06x for inference at ``k=100``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import inspect
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+from skorch import NeuralNetClassifier
+from skorch.callbacks import Callback
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sklearn_freenets import _kernel  # noqa: E402
+
+N_FEATURES = 784
+N_CLASSES = 10
+
+
+class StepTimer(Callback):
+    """Record the wall time of every training step.
+
+    Parameters
+    ----------
+    times : list of float
+        List the step durations, in seconds, are appended to.
+    """
+
+    def __init__(self, times: list[float]) -> None:
+        self.times = times
+
+    def on_batch_begin(self, net, batch=None, training=None, **kwargs):
+        self._t0 = time.perf_counter()
+
+    def on_batch_end(self, net, batch=None, training=None, **kwargs):
+        if training:
+            self.times.append(time.perf_counter() - self._t0)
+
+
+class MLP(torch.nn.Module):
+    """``Linear(n_features, k) -> ReLU -> Linear(k, n_outputs)``."""
+
+    def __init__(self, n_features: int, k: int, n_outputs: int) -> None:
+        super().__init__()
+        self.hidden = torch.nn.Linear(n_features, k)
+        self.out = torch.nn.Linear(k, n_outputs)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        return self.out(torch.relu(self.hidden(X)))
+
+
+class LocalFreeNet(torch.nn.Module):
+    """Minimal FreeNet used when ``FreeNetModule`` is not available."""
+
+    def __init__(
+        self,
+        n_features: int,
+        k: int,
+        n_outputs: int,
+        activation: str = "relu",
+        backend: str = "auto",
+    ) -> None:
+        super().__init__()
+        self.activation = activation
+        self.backend = backend
+        self.encoder = torch.nn.Linear(n_features, k)
+        self.W = torch.nn.Parameter(torch.randn(k, k) / k**0.5)
+        self.register_buffer("adjacency", torch.ones(k, k, dtype=torch.bool).tril(-1))
+        self.decoder = torch.nn.Linear(k, n_outputs)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        H = _kernel.recurrence(
+            self.encoder(X),
+            self.W * self.adjacency,
+            self.activation,
+            backend=self.backend,
+        )
+        return self.decoder(H)
+
+
+def _freenet_factory() -> tuple[Callable[..., torch.nn.Module], str, bool]:
+    """Return the FreeNet class, its name and whether it takes ``backend``."""
+    try:
+        from sklearn_freenets._module import FreeNetModule
+    except Exception as exc:  # not written yet, or the package is incomplete
+        print(f"# FreeNetModule unavailable ({type(exc).__name__}: {exc});")
+        print("# using the local minimal FreeNet module instead.")
+        return LocalFreeNet, "LocalFreeNet", True
+    takes_backend = "backend" in inspect.signature(FreeNetModule).parameters
+    return FreeNetModule, "sklearn_freenets._module.FreeNetModule", takes_backend
+
+
+@contextlib.contextmanager
+def _backend(backend: str, patch: bool) -> Iterator[None]:
+    """Force the recurrence backend by patching the module's ``recurrence``."""
+    if not patch:
+        yield
+        return
+    import sklearn_freenets._module as module
+
+    original = module.recurrence
+
+    def forced(*args, **kwargs):
+        kwargs["backend"] = backend
+        return original(*args, **kwargs)
+
+    module.recurrence = forced
+    try:
+        yield
+    finally:
+        module.recurrence = original
+
+
+def _time_inference(module: torch.nn.Module, X: torch.Tensor, n: int) -> list[float]:
+    module.eval()
+    times = []
+    with torch.no_grad():
+        for _ in range(n):
+            t0 = time.perf_counter()
+            module(X)
+            times.append(time.perf_counter() - t0)
+    module.train()
+    return times
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--ks", type=int, nargs="+", default=[30, 100, 300])
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--n-batches", type=int, default=10, help="steps per epoch")
+    parser.add_argument("--repeats", type=int, default=15, help="timed epochs each")
+    parser.add_argument("--activation", default="relu", choices=_kernel.ACTIVATIONS)
+    parser.add_argument("--no-torch-backend", action="store_true")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    n = args.batch_size * args.n_batches
+    X = rng.random((n, N_FEATURES), dtype=np.float32)
+    y = rng.integers(0, N_CLASSES, size=n).astype(np.int64)
+    X_batch = torch.from_numpy(X[: args.batch_size])
+
+    FreeNet, freenet_name, takes_backend = _freenet_factory()
+    print(f"# torch {torch.__version__}, threads={torch.get_num_threads()}")
+    print(f"# FreeNet module: {freenet_name}; activation={args.activation}")
+    print(
+        f"# batch={args.batch_size}, steps/epoch={args.n_batches}, "
+        f"timed epochs={args.repeats} (+1 warm-up), medians in ms"
+    )
+
+    variants = ["numba"] + ([] if args.no_torch_backend else ["torch"])
+    header = (
+        f"{'k':>5} {'mlp train':>10} {'fn train':>9} {'ratio':>6} "
+        f"{'mlp infer':>10} {'fn infer':>9} {'ratio':>6}"
+    )
+    if "torch" in variants:
+        header += f" {'torch-be train':>15} {'ratio':>6} {'torch/numba':>11}"
+    print(header)
+    for k in args.ks:
+        models: dict[str, tuple[NeuralNetClassifier, list[float], str]] = {}
+        specs: list[tuple[str, type, dict, str]] = [("mlp", MLP, {}, "auto")]
+        for backend in variants:
+            extra = {"activation": args.activation}
+            if takes_backend:
+                extra["backend"] = backend
+            specs.append((f"fn-{backend}", FreeNet, extra, backend))
+        for name, cls, extra, backend in specs:
+            times: list[float] = []
+            params = {f"module__{key}": val for key, val in extra.items()}
+            net = NeuralNetClassifier(
+                cls,
+                module__n_features=N_FEATURES,
+                module__k=k,
+                module__n_outputs=N_CLASSES,
+                criterion=torch.nn.CrossEntropyLoss,
+                optimizer=torch.optim.Adam,
+                lr=1e-3,
+                batch_size=args.batch_size,
+                max_epochs=1,
+                train_split=None,
+                verbose=0,
+                callbacks=[StepTimer(times)],
+                **params,
+            )
+            models[name] = (net, times, backend)
+        # Warm-up epoch (compiles the kernels), then interleaved timed epochs.
+        infer: dict[str, list[float]] = {name: [] for name in models}
+        for rep in range(args.repeats + 1):
+            for name, (net, times, backend) in models.items():
+                patch = name != "mlp" and not takes_backend
+                with _backend(backend, patch):
+                    if rep == 0:
+                        net.fit(X, y)
+                        times.clear()
+                        _time_inference(net.module_, X_batch, 5)
+                    else:
+                        net.partial_fit(X, y)
+                        infer[name] += _time_inference(net.module_, X_batch, 20)
+        med = {name: 1e3 * statistics.median(t) for name, (_, t, _) in models.items()}
+        inf = {name: 1e3 * statistics.median(t) for name, t in infer.items()}
+        row = (
+            f"{k:>5} {med['mlp']:>10.3f} {med['fn-numba']:>9.3f} "
+            f"{med['fn-numba'] / med['mlp']:>6.2f} {inf['mlp']:>10.3f} "
+            f"{inf['fn-numba']:>9.3f} {inf['fn-numba'] / inf['mlp']:>6.2f}"
+        )
+        if "torch" in variants:
+            row += (
+                f" {med['fn-torch']:>15.3f} {med['fn-torch'] / med['mlp']:>6.2f}"
+                f" {med['fn-torch'] / med['fn-numba']:>11.2f}"
+            )
+        print(row, flush=True)
+    print("# pass: train ratio (fn train / mlp train) <= 1.2 at k=100")
+
+
+if __name__ == "__main__":
+    main()

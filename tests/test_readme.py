@@ -1,0 +1,37 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Check that README.md's commands stay true."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _bash_blocks():
+    text = (ROOT / "README.md").read_text()
+    return re.findall(r"```bash\n(.*?)\n```", text, flags=re.S)
+
+
+def test_readme_leads_with_demo_and_test_commands():
+    """Check that the first two commands install and run the demo, then the tests."""
+    demo, tests = _bash_blocks()[:2]
+    assert demo.startswith("pip install torch==2.13.0") and demo.endswith(
+        "python -m sklearn_freenets"
+    )
+    assert tests.startswith("pip install torch==2.13.0") and "pytest" in tests
+
+
+def test_ci_runs_the_readme_test_command():
+    """Check that .ci/run runs the README's test command verbatim."""
+    tests = _bash_blocks()[1]
+    ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert tests in ci_lines
+
+
+def test_torch_requirement_admits_the_pinned_cpu_build():
+    """Check that the project's torch range is satisfied by torch 2.13.0."""
+    from packaging.requirements import Requirement
+
+    text = (ROOT / "pyproject.toml").read_text()
+    spec = re.search(r'"(torch[^"]*)"', text).group(1)
+    assert Requirement(spec).specifier.contains("2.13.0")
