@@ -553,8 +553,8 @@ class FreeNetClassifier(ClassifierMixin, _BaseFreeNet):
         if unseen.size:
             raise ValueError(
                 f"y contains labels {unseen.tolist()} not among the classes of the "
-                f"fitted network {self.classes_.tolist()}; pass all labels with `classes` on the "
-                "first partial_fit call, or refit without warm_start"
+                f"fitted network {self.classes_.tolist()}; pass all labels with "
+                "`classes` on the first partial_fit call, or refit without warm_start"
             )
         return self._label_encoder.transform(y).astype(np.int64)
 
