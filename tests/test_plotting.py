@@ -1,0 +1,511 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Tests for :mod:`sklearn_freenets.plotting`."""
+
+from __future__ import annotations
+
+import copy
+import sys
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+from sklearn.datasets import load_diabetes, load_digits  # noqa: E402
+from sklearn.exceptions import NotFittedError  # noqa: E402
+
+from sklearn_freenets import FreeNetClassifier, FreeNetRegressor  # noqa: E402
+from sklearn_freenets.plotting import (  # noqa: E402
+    plot_accuracy_vs_neurons,
+    plot_adjacency,
+    plot_coactivation_distributions,
+    plot_edge_changes,
+    plot_edges_over_training,
+    plot_edges_vs_neurons,
+    plot_graph,
+    topological_depth,
+)
+
+ESTIMATOR_PLOTS = [
+    plot_edge_changes,
+    plot_coactivation_distributions,
+    plot_edges_over_training,
+    plot_adjacency,
+    plot_graph,
+]
+
+
+# ------------------------------------------------------------------ fixtures
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Close every figure a test opened."""
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """The first 600 digits, scaled to [0, 1] (enough for a few FreeEvolve rounds)."""
+    X, y = load_digits(return_X_y=True)
+    return X[:600] / 16.0, y[:600]
+
+
+@pytest.fixture(scope="module")
+def dense_fit(digits):
+    """A classifier evolved from the dense graph (prunes edges)."""
+    X, y = digits
+    return FreeNetClassifier(
+        k=12, max_epochs=6, evolve_rounds=3, lr=1e-2, random_state=0
+    ).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def empty_fit(digits):
+    """A classifier evolved from the empty graph (adds edges)."""
+    X, y = digits
+    return FreeNetClassifier(
+        k=12,
+        max_epochs=6,
+        evolve_rounds=3,
+        lr=1e-2,
+        initial_graph="empty",
+        epsilon=0.3,
+        random_state=0,
+    ).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def no_rounds_fit(digits):
+    """A classifier fitted without FreeEvolve rounds."""
+    X, y = digits
+    return FreeNetClassifier(
+        k=6, max_epochs=2, evolve_rounds=0, lr=1e-2, random_state=0
+    ).fit(X[:200], y[:200])
+
+
+def _records():
+    """Hand-made benchmark records over two data sets, three methods, two seeds."""
+    records = []
+    for dataset, shift in (("mnist", 0.0), ("fashion", -0.1)):
+        for method, base in (("FreeEvolve", 0.90), ("FCNN", 0.88), ("Other", 0.80)):
+            for k in (10, 20, 40):
+                for seed in (0, 1):
+                    records.append(
+                        {
+                            "dataset": dataset,
+                            "method": method,
+                            "k": k,
+                            "seed": seed,
+                            "accuracy": base + shift + 0.001 * k + 0.01 * seed,
+                            "edges_start": k * (k - 1) // 2,
+                            "edges_end": 2 * k + seed,
+                            "paper_accuracy": (
+                                100 * (base + 0.02) if method == "FCNN" else None
+                            ),
+                        }
+                    )
+    return records
+
+
+def _line(ax, label):
+    """The line of ``ax`` with this label (the data line of an errorbar plot)."""
+    lines = [line for line in ax.lines if line.get_label() == label]
+    lines += [c.lines[0] for c in ax.containers if c.get_label() == label]
+    assert len(lines) == 1, [line.get_label() for line in ax.lines]
+    return lines[0]
+
+
+# -------------------------------------------------------- matplotlib support
+def test_missing_matplotlib_names_plot_extra(monkeypatch):
+    """Check that a clear ImportError names the plot extra without matplotlib."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(ImportError, match=r"sklearn-freenets\[plot\]"):
+        plot_adjacency(np.zeros((3, 3), dtype=bool))
+
+
+def test_module_exports():
+    """Check that __all__ lists exactly the public plotting functions."""
+    from sklearn_freenets import plotting
+
+    assert sorted(plotting.__all__) == sorted(
+        [f.__name__ for f in ESTIMATOR_PLOTS]
+        + ["plot_accuracy_vs_neurons", "plot_edges_vs_neurons", "topological_depth"]
+    )
+    for name in plotting.__all__:
+        assert callable(getattr(plotting, name))
+
+
+# -------------------------------------------------------- topological_depth
+def test_topological_depth_chain():
+    """Check that a chain 0 -> 1 -> ... -> k-1 has depths 0..k-1."""
+    k = 7
+    A = np.zeros((k, k), dtype=bool)
+    A[np.arange(1, k), np.arange(k - 1)] = True
+    assert_array_equal(topological_depth(A), np.arange(k))
+
+
+def test_topological_depth_empty_and_dense():
+    """Check that the empty graph has depth 0 everywhere, the dense one 0..k-1."""
+    assert_array_equal(topological_depth(np.zeros((5, 5), dtype=bool)), np.zeros(5))
+    dense = np.tril(np.ones((5, 5), dtype=int), k=-1)
+    assert_array_equal(topological_depth(dense), np.arange(5))
+    assert topological_depth(np.zeros((0, 0))).shape == (0,)
+
+
+def test_topological_depth_diamond_and_skip():
+    """Check the depths of a diamond with a skip edge (longest path counts)."""
+    A = np.zeros((5, 5), dtype=bool)
+    # 0 -> {1, 2} -> 3 -> 4, plus a skip edge 0 -> 4 and an isolated... none
+    A[1, 0] = A[2, 0] = A[3, 1] = A[3, 2] = A[4, 3] = A[4, 0] = True
+    assert_array_equal(topological_depth(A), [0, 1, 1, 2, 3])
+    # depth 1 for 1 and 2 even if 2 also feeds from 1
+    A[2, 1] = True
+    assert_array_equal(topological_depth(A), [0, 1, 2, 3, 4])
+
+
+def test_topological_depth_any_dag_order():
+    """Check that a DAG that is not lower triangular is handled (upper triangle)."""
+    A = np.zeros((4, 4), dtype=bool)
+    A[0, 3] = A[1, 3] = A[0, 1] = True  # 3 -> 1 -> 0, 3 -> 0; 2 isolated
+    assert_array_equal(topological_depth(A), [2, 1, 0, 0])
+
+
+@pytest.mark.parametrize(
+    "matrix, match",
+    [
+        (np.array([[0, 1], [1, 0]], dtype=bool), "cycle"),
+        (np.eye(3, dtype=bool), "self-loop"),
+        (np.zeros((3, 4), dtype=bool), "square"),
+        (np.zeros(3, dtype=bool), "square"),
+        (np.full((2, 2), 0.5), "0/1"),
+    ],
+)
+def test_topological_depth_bad_input(matrix, match):
+    """Check that cycles, self-loops and malformed matrices raise ValueError."""
+    with pytest.raises(ValueError, match=match):
+        topological_depth(matrix)
+
+
+# ------------------------------------------------------------ fitted checks
+@pytest.mark.parametrize("plot", ESTIMATOR_PLOTS)
+def test_unfitted_estimator_raises(plot):
+    """Check that an unfitted estimator raises NotFittedError."""
+    with pytest.raises(NotFittedError):
+        plot(FreeNetClassifier(k=5))
+
+
+@pytest.mark.parametrize("plot", [plot_edge_changes, plot_coactivation_distributions])
+def test_no_evolution_round_raises(plot, no_rounds_fit):
+    """Check that plots that need a FreeEvolve round reject a fit without one."""
+    assert no_rounds_fit.evolution_history_ == []
+    with pytest.raises(ValueError, match="no FreeEvolve rounds"):
+        plot(no_rounds_fit)
+
+
+@pytest.mark.parametrize("plot", ESTIMATOR_PLOTS)
+def test_plots_draw_on_given_ax_and_save(plot, empty_fit, tmp_path):
+    """Check that each plot draws on the given axes, returns them and renders."""
+    if plot is plot_coactivation_distributions:
+        fig, ax = plt.subplots(1, 2)
+        out = plot(empty_fit, ax=ax)
+        assert out.shape == (2,)
+        assert all(a is b for a, b in zip(out, ax, strict=True))
+    else:
+        fig, ax = plt.subplots()
+        out = plot(empty_fit, ax=ax)
+        assert out is ax
+    fig.savefig(tmp_path / "plot.png")
+    assert (tmp_path / "plot.png").stat().st_size > 0
+
+
+def test_regressor_is_supported():
+    """Check that the estimator plots accept a fitted FreeNetRegressor."""
+    X, y = load_diabetes(return_X_y=True)
+    reg = FreeNetRegressor(
+        k=8, max_epochs=4, evolve_rounds=2, lr=1e-2, random_state=0
+    ).fit(X[:200], (y[:200] - y.mean()) / y.std())
+    for plot in ESTIMATOR_PLOTS:
+        plot(reg)
+    ax = plot_adjacency(reg)
+    assert_array_equal(ax.images[0].get_array(), reg.adjacency_)
+
+
+# --------------------------------------------------------- plot_edge_changes
+@pytest.mark.parametrize("fit", ["dense_fit", "empty_fit"])
+def test_plot_edge_changes_bars(fit, request):
+    """Check that there is one bar per round with the added / pruned counts."""
+    est = request.getfixturevalue(fit)
+    history = est.evolution_history_
+    ax = plot_edge_changes(est)
+    added, pruned = ax.containers
+    assert len(added) == len(pruned) == len(history)
+    assert_array_equal([b.get_height() for b in added], [r["n_added"] for r in history])
+    assert_array_equal(
+        [b.get_height() for b in pruned], [-r["n_pruned"] for r in history]
+    )
+    assert_allclose(
+        [b.get_x() + b.get_width() / 2 for b in added], [r["round"] for r in history]
+    )
+    assert f"→ {history[-1]['n_edges']} edges" in ax.get_title()
+
+
+def test_plot_edge_changes_empty_start_counts_from_zero(empty_fit):
+    """Check that evolution from the empty graph is titled as starting at 0 edges."""
+    ax = plot_edge_changes(empty_fit)
+    assert ax.get_title().startswith("Edge changes per round (0 →")
+    assert sum(r["n_added"] for r in empty_fit.evolution_history_) > 0
+
+
+# -------------------------------------------- plot_coactivation_distributions
+def test_plot_coactivation_distributions_histograms(empty_fit):
+    """Check that the step curves are the NCAM / NCIM histograms of the rounds."""
+    history = empty_fit.evolution_history_
+    assert len(history) >= 2
+    axes = plot_coactivation_distributions(empty_fit)
+    assert axes.shape == (2,)
+    bins = np.linspace(0, 1, 21)
+    for a, key in zip(axes, ("ncam", "ncim"), strict=True):
+        steps = a.patches
+        assert len(steps) == 2
+        for step, record in zip(steps, (history[0], history[-1]), strict=True):
+            counts, _ = np.histogram(record[key], bins=bins)
+            values, edges, _ = step.get_data()
+            assert_allclose(values, 100 * counts / len(record[key]))
+            assert_allclose(edges, bins)
+            assert step.get_label() == (
+                f"round {record['round']} (epoch {record['epoch']})"
+            )
+            assert_allclose(values.sum(), 100.0)
+        assert a.get_xlabel() == f"{key.upper()} value"
+    # threshold line at 1 - epsilon
+    assert_allclose(axes[0].lines[0].get_xdata(), [0.7, 0.7])
+
+
+def test_plot_coactivation_distributions_round_selection(empty_fit):
+    """Check that rounds can be chosen by number and duplicates are drawn once."""
+    axes = plot_coactivation_distributions(empty_fit, rounds=(2,))
+    assert [p.get_label() for p in axes[0].patches] == [
+        f"round 2 (epoch {empty_fit.evolution_history_[1]['epoch']})"
+    ]
+    axes = plot_coactivation_distributions(empty_fit, rounds=("last", "last"))
+    assert len(axes[1].patches) == 1
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"rounds": (99,)}, "No FreeEvolve round 99"),
+        ({"rounds": ("middle",)}, "'first', 'last'"),
+        ({"rounds": ()}, "at least one round"),
+    ],
+)
+def test_plot_coactivation_distributions_bad_rounds(empty_fit, kwargs, match):
+    """Check that unknown rounds raise a clear ValueError."""
+    with pytest.raises(ValueError, match=match):
+        plot_coactivation_distributions(empty_fit, **kwargs)
+
+
+def test_plot_coactivation_distributions_bad_ax_and_missing_matrices(empty_fit):
+    """Check the errors for a wrong number of axes and for rounds without matrices."""
+    _, ax = plt.subplots()
+    with pytest.raises(ValueError, match="two Axes"):
+        plot_coactivation_distributions(empty_fit, ax=ax)
+    stripped = copy.copy(empty_fit)
+    stripped.evolution_history_ = [
+        {k: v for k, v in r.items() if k not in ("ncam", "ncim")}
+        for r in empty_fit.evolution_history_
+    ]
+    with pytest.raises(ValueError, match="without its ncam / ncim"):
+        plot_coactivation_distributions(stripped)
+
+
+# -------------------------------------------------- plot_edges_over_training
+def test_plot_edges_over_training_steps(empty_fit):
+    """Check the step curve of edges per epoch and the loss on the twin axis."""
+    history = empty_fit.evolution_history_
+    n_epochs = len(empty_fit.loss_curve_)
+    ax = plot_edges_over_training(empty_fit)
+    line = _line(ax, "edges")
+    assert line.get_drawstyle() == "steps-post"
+    assert_array_equal(
+        line.get_xdata(), [0] + [r["epoch"] for r in history] + [n_epochs]
+    )
+    assert_array_equal(
+        line.get_ydata(),
+        [0] + [r["n_edges"] for r in history] + [empty_fit.n_edges_],
+    )
+    twin = ax.figure.axes[-1]
+    assert twin is not ax
+    loss = _line(twin, "train loss")
+    assert_array_equal(loss.get_xdata(), np.arange(1, n_epochs + 1))
+    assert_allclose(loss.get_ydata(), empty_fit.loss_curve_)
+
+
+def test_plot_edges_over_training_without_loss_or_rounds(dense_fit, no_rounds_fit):
+    """Check show_loss=False (no twin axis) and a flat curve without rounds."""
+    ax = plot_edges_over_training(dense_fit, show_loss=False)
+    assert len(ax.figure.axes) == 1
+    assert _line(ax, "edges").get_ydata()[0] == 12 * 11 // 2  # dense start
+    ax = plot_edges_over_training(no_rounds_fit)
+    assert_array_equal(_line(ax, "edges").get_xdata(), [0, 2])
+    assert_array_equal(_line(ax, "edges").get_ydata(), [no_rounds_fit.n_edges_] * 2)
+
+
+# ----------------------------------------------------------- plot_adjacency
+def test_plot_adjacency_image(dense_fit):
+    """Check that the image is the adjacency matrix, with labelled axes."""
+    ax = plot_adjacency(dense_fit)
+    assert_array_equal(ax.images[0].get_array(), dense_fit.adjacency_)
+    assert ax.get_xlabel() == "source neuron j"
+    assert ax.get_ylabel() == "target neuron i"
+    assert f"{dense_fit.n_edges_} edges" in ax.get_title()
+    A = np.tril(np.ones((4, 4), dtype=int), k=-2)
+    ax = plot_adjacency(A)
+    assert_array_equal(ax.images[0].get_array(), A)
+
+
+@pytest.mark.parametrize(
+    "matrix, match",
+    [(np.zeros((2, 3)), "square"), (np.array([[0, 2], [0, 0]]), "0/1")],
+)
+def test_plot_adjacency_bad_matrix(matrix, match):
+    """Check that malformed matrices raise ValueError."""
+    with pytest.raises(ValueError, match=match):
+        plot_adjacency(matrix)
+
+
+# --------------------------------------------------------------- plot_graph
+def test_plot_graph_layout():
+    """Check that neurons sit at their depth and every edge is one segment."""
+    A = np.zeros((6, 6), dtype=bool)
+    A[1, 0] = A[2, 0] = A[3, 1] = A[3, 2] = True  # diamond; 4 and 5 isolated
+    ax = plot_graph(A)
+    segments = ax.collections[0].get_segments()
+    assert len(segments) == 4
+    depth = topological_depth(A)
+    targets, sources = np.nonzero(A)
+    for seg, s, t in zip(segments, sources, targets, strict=True):
+        assert_array_equal(seg[[0, -1], 0], [depth[s], depth[t]])
+    connected, isolated = ax.collections[1], ax.collections[2]
+    assert len(connected.get_offsets()) == 4
+    assert_array_equal(np.asarray(isolated.get_offsets())[:, 0], [0, 0])
+    assert isolated.get_label() == "isolated neuron (2)"
+    assert ax.get_title() == "k=6 neurons, 4 edges, depth 2"
+
+
+def test_plot_graph_estimator_and_large_graph(dense_fit):
+    """Check the graph of a fitted estimator and a k=300 graph."""
+    ax = plot_graph(dense_fit)
+    assert len(ax.collections[0].get_segments()) == dense_fit.n_edges_
+    assert f"{dense_fit.n_edges_} edges" in ax.get_title()
+    rng = np.random.default_rng(0)
+    A = np.tril(rng.random((300, 300)) < 0.05, k=-1)
+    ax = plot_graph(A)
+    assert len(ax.collections[0].get_segments()) == A.sum()
+    ax.figure.canvas.draw()
+
+
+# --------------------------------------------------- benchmark-record plots
+def test_plot_accuracy_vs_neurons_means():
+    """Check that each method's line is the mean accuracy in percent over seeds."""
+    records = _records()
+    ax = plot_accuracy_vs_neurons(records, dataset="mnist")
+    for method in ("FreeEvolve", "FCNN", "Other"):
+        rows = [r for r in records if r["dataset"] == "mnist" and r["method"] == method]
+        ks = [10, 20, 40]
+        means = [
+            100 * np.mean([r["accuracy"] for r in rows if r["k"] == k]) for k in ks
+        ]
+        line = _line(ax, method)
+        assert_array_equal(line.get_xdata(), ks)
+        assert_allclose(line.get_ydata(), means)
+    paper = _line(ax, "paper: FCNN")
+    assert paper.get_linestyle() == "--"
+    assert_allclose(paper.get_ydata(), [90.0] * 3)
+    assert paper.get_color() == _line(ax, "FCNN").get_color()
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "paper: FreeEvolve" not in labels
+    assert ax.get_ylabel() == "test accuracy (%)"
+    assert "mnist" in ax.get_title()
+
+
+def test_plot_accuracy_vs_neurons_error_bars():
+    """Check that the error bars span one standard deviation over the seeds."""
+    records = [
+        {"dataset": "d", "method": "m", "k": 5, "seed": s, "accuracy": a}
+        for s, a in enumerate((0.5, 0.7))
+    ]
+    ax = plot_accuracy_vs_neurons(records)
+    (container,) = ax.containers
+    (bar,) = container.lines[2]
+    (segment,) = bar.get_segments()
+    assert_allclose(segment[:, 1], [50.0, 70.0])
+
+
+def test_plot_accuracy_vs_neurons_dataframe():
+    """Check that a pandas DataFrame of records is accepted."""
+    pd = pytest.importorskip("pandas")
+    records = [r for r in _records() if r["dataset"] == "mnist"]
+    ax = plot_accuracy_vs_neurons(pd.DataFrame(records))
+    assert len([line for line in ax.lines if line.get_label() == "FCNN"]) == 1
+
+
+@pytest.mark.parametrize(
+    "results, kwargs, match",
+    [
+        (_records(), {}, "several data sets"),
+        (_records(), {"dataset": "cifar"}, "No benchmark record for dataset='cifar'"),
+        ([], {}, "no benchmark records"),
+        ({"dataset": "mnist"}, {}, "list of dicts"),
+        ([1, 2], {}, "to be a dict"),
+        ([{"dataset": "d", "method": "m", "k": 5}], {}, r"lacks the key\(s\)"),
+        (
+            [{"dataset": "d", "method": "m", "k": 5, "seed": 0, "accuracy": 97.0}],
+            {},
+            r"fraction in \[0, 1\]",
+        ),
+    ],
+)
+def test_plot_accuracy_vs_neurons_bad_records(results, kwargs, match):
+    """Check that malformed or ambiguous records raise a clear ValueError."""
+    with pytest.raises(ValueError, match=match):
+        plot_accuracy_vs_neurons(results, **kwargs)
+
+
+def test_plot_edges_vs_neurons_means():
+    """Check the start / end edge means of FreeEvolve and the dense reference."""
+    records = _records()
+    ax = plot_edges_vs_neurons(records, dataset="fashion")
+    ks = np.array([10, 20, 40])
+    assert_array_equal(_line(ax, "start of evolution").get_xdata(), ks)
+    assert_allclose(_line(ax, "start of evolution").get_ydata(), ks * (ks - 1) / 2)
+    assert_allclose(_line(ax, "end of evolution").get_ydata(), 2 * ks + 0.5)
+    dense = _line(ax, "dense: k(k-1)/2")
+    x = dense.get_xdata()
+    assert_allclose(dense.get_ydata(), x * (x - 1) / 2)
+    assert x.min() == 10 and x.max() == 40
+
+
+def test_plot_edges_vs_neurons_needs_edge_counts():
+    """Check that records without edges of the chosen method raise ValueError."""
+    records = [
+        {"dataset": "d", "method": "FCNN", "k": 5, "seed": 0, "accuracy": 0.5},
+        {
+            "dataset": "d",
+            "method": "FreeEvolve",
+            "k": 5,
+            "seed": 0,
+            "accuracy": 0.5,
+            "edges_start": None,
+            "edges_end": None,
+        },
+    ]
+    with pytest.raises(ValueError, match="No record of method='FreeEvolve'"):
+        plot_edges_vs_neurons(records)
+    ax = plot_edges_vs_neurons(
+        [dict(r, edges_start=10, edges_end=4) for r in records], method="FCNN"
+    )
+    assert_allclose(_line(ax, "end of evolution").get_ydata(), [4])
