@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import warnings
 from numbers import Integral, Real
@@ -10,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy.special import softmax
+from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import LabelEncoder
@@ -323,22 +324,14 @@ class _BaseFreeNet(BaseEstimator):
             )
         return self
 
+    @contextlib.contextmanager
     def _forked_rng(self, offset: int):
         """Seed torch inside a forked RNG, leaving the caller's state untouched."""
         device = torch.device(_resolve_device(self.device))
         devices = [device.index or 0] if device.type == "cuda" else []
-        context = torch.random.fork_rng(devices=devices)
-        seed = self._seed + offset
-
-        class _Seeded:
-            def __enter__(self_inner):
-                context.__enter__()
-                torch.manual_seed(seed)
-
-            def __exit__(self_inner, *exc):
-                return context.__exit__(*exc)
-
-        return _Seeded()
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(self._seed + offset)
+            yield
 
     def _round_due(self, evolve: FreeEvolve) -> bool:
         """Whether a ``partial_fit`` call ends with a FreeEvolve round."""
@@ -635,8 +628,6 @@ class FreeNetClassifier(ClassifierMixin, _BaseFreeNet):
         log_proba : ndarray of shape (n_samples, n_classes)
             Log-probabilities in the order of ``classes_``.
         """
-        from scipy.special import log_softmax
-
         return log_softmax(self._raw_output(X).astype(np.float64), axis=1)
 
     def predict(self, X):
