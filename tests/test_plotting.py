@@ -449,8 +449,13 @@ def test_plot_accuracy_vs_neurons_dataframe():
     """Check that a pandas DataFrame of records is accepted."""
     pd = pytest.importorskip("pandas")
     records = [r for r in _records() if r["dataset"] == "mnist"]
-    ax = plot_accuracy_vs_neurons(pd.DataFrame(records))
-    assert len([line for line in ax.lines if line.get_label() == "FCNN"]) == 1
+    from_frame = plot_accuracy_vs_neurons(pd.DataFrame(records))
+    from_list = plot_accuracy_vs_neurons(records)
+    labels = [c.get_label() for c in from_frame.containers]
+    assert labels == [c.get_label() for c in from_list.containers]
+    assert labels.count("FCNN") == 1
+    for a, b in zip(from_frame.containers, from_list.containers, strict=True):
+        assert_allclose(a.lines[0].get_ydata(), b.lines[0].get_ydata())
 
 
 @pytest.mark.parametrize(
