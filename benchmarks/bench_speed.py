@@ -30,11 +30,16 @@ How to run
 
     python benchmarks/bench_speed.py                 # k = 30 100 300
     python benchmarks/bench_speed.py --ks 100 --repeats 7
+    python benchmarks/bench_speed.py --threads 1 --clock thread   # shared machine
 
-Both models use torch's default thread count. Shared or noisy cores blur the
-absolute numbers, and BLAS settings (``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``,
-``OPENBLAS_NUM_THREADS``) change them, so compare only the ratios printed by one run:
-every ratio is measured side by side in the same process.
+Both models use torch's default thread count unless ``--threads`` is given. Shared
+or noisy cores blur the absolute numbers, and BLAS settings (``OMP_NUM_THREADS``,
+``MKL_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``) change them, so compare only the
+ratios printed by one run: every ratio is measured side by side in the same process.
+On a loaded machine use ``--threads 1 --clock thread``: the CPU time of the calling
+thread (which runs all the work with one torch thread) hardly depends on other
+processes, while wall-clock medians can swing by 2x. The final table also gives the
+spread of the step ratio (its 25th-75th percentile range over the timed epochs).
 
 What counts as a pass
 ---------------------
@@ -65,6 +70,7 @@ from sklearn_freenets import _kernel  # noqa: E402
 
 N_FEATURES = 784
 N_CLASSES = 10
+_clock = time.perf_counter
 
 
 class StepTimer(Callback):
@@ -80,11 +86,11 @@ class StepTimer(Callback):
         self.times = times
 
     def on_batch_begin(self, net, batch=None, training=None, **kwargs):
-        self._t0 = time.perf_counter()
+        self._t0 = _clock()
 
     def on_batch_end(self, net, batch=None, training=None, **kwargs):
         if training:
-            self.times.append(time.perf_counter() - self._t0)
+            self.times.append(_clock() - self._t0)
 
 
 class MLP(torch.nn.Module):
@@ -166,9 +172,9 @@ def _time_inference(module: torch.nn.Module, X: torch.Tensor, n: int) -> list[fl
     times = []
     with torch.no_grad():
         for _ in range(n):
-            t0 = time.perf_counter()
+            t0 = _clock()
             module(X)
-            times.append(time.perf_counter() - t0)
+            times.append(_clock() - t0)
     module.train()
     return times
 
@@ -181,8 +187,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=15, help="timed epochs each")
     parser.add_argument("--activation", default="relu", choices=_kernel.ACTIVATIONS)
     parser.add_argument("--no-torch-backend", action="store_true")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    parser.add_argument(
+        "--clock",
+        default="wall",
+        choices=["wall", "thread"],
+        help="wall clock, or CPU time of the calling thread (needs --threads 1)",
+    )
+    parser.add_argument(
+        "--optimizer",
+        choices=["adam-fused", "adam"],
+        default="adam-fused",
+        help="Adam for both models; fused is the estimators' default on CPU and CUDA",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    if args.clock == "thread" and torch.get_num_threads() != 1:
+        parser.error("--clock thread needs --threads 1")
+    global _clock
+    _clock = time.thread_time if args.clock == "thread" else time.perf_counter
 
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -192,7 +217,10 @@ def main(argv: list[str] | None = None) -> None:
     X_batch = torch.from_numpy(X[: args.batch_size])
 
     FreeNet, freenet_name, takes_backend = _freenet_factory()
-    print(f"# torch {torch.__version__}, threads={torch.get_num_threads()}")
+    print(
+        f"# torch {torch.__version__}, threads={torch.get_num_threads()}, "
+        f"clock={args.clock}"
+    )
     print(f"# FreeNet module: {freenet_name}; activation={args.activation}")
     print(
         f"# batch={args.batch_size}, steps/epoch={args.n_batches}, "
@@ -207,6 +235,7 @@ def main(argv: list[str] | None = None) -> None:
     if "torch" in variants:
         header += f" {'torch-be train':>15} {'ratio':>6} {'torch/numba':>11}"
     print(header)
+    final: list[str] = []
     for k in args.ks:
         models: dict[str, tuple[NeuralNetClassifier, list[float], str]] = {}
         specs: list[tuple[str, type, dict, str]] = [("mlp", MLP, {}, "auto")]
@@ -225,6 +254,7 @@ def main(argv: list[str] | None = None) -> None:
                 module__n_outputs=N_CLASSES,
                 criterion=torch.nn.CrossEntropyLoss,
                 optimizer=torch.optim.Adam,
+                optimizer__fused=args.optimizer == "adam-fused",
                 lr=1e-3,
                 batch_size=args.batch_size,
                 max_epochs=1,
@@ -248,6 +278,14 @@ def main(argv: list[str] | None = None) -> None:
                         net.partial_fit(X, y)
                         infer[name] += _time_inference(net.module_, X_batch, 20)
         med = {name: 1e3 * statistics.median(t) for name, (_, t, _) in models.items()}
+        # Spread of the train ratio: per timed epoch, median step ratio.
+        n_b = args.n_batches
+        epoch_ratios = [
+            statistics.median(models["fn-numba"][1][e * n_b : (e + 1) * n_b])
+            / statistics.median(models["mlp"][1][e * n_b : (e + 1) * n_b])
+            for e in range(args.repeats)
+        ]
+        q25, _, q75 = statistics.quantiles(epoch_ratios, n=4)
         inf = {name: 1e3 * statistics.median(t) for name, t in infer.items()}
         row = (
             f"{k:>5} {med['mlp']:>10.3f} {med['fn-numba']:>9.3f} "
@@ -260,6 +298,21 @@ def main(argv: list[str] | None = None) -> None:
                 f" {med['fn-torch'] / med['fn-numba']:>11.2f}"
             )
         print(row, flush=True)
+        final.append(
+            f"{k:>5} {med['mlp']:>10.3f} {med['fn-numba']:>9.3f} "
+            f"{med['fn-numba'] / med['mlp']:>6.2f} {q25:>5.2f}-{q75:<5.2f} "
+            f"{inf['mlp']:>10.3f} {inf['fn-numba']:>9.3f} "
+            f"{inf['fn-numba'] / inf['mlp']:>6.2f}"
+        )
+    print()
+    print("# final table (medians in ms; spread = 25th-75th percentile of the")
+    print("# per-epoch train ratio)")
+    print(
+        f"{'k':>5} {'mlp train':>10} {'fn train':>9} {'ratio':>6} {'spread':^11} "
+        f"{'mlp infer':>10} {'fn infer':>9} {'ratio':>6}"
+    )
+    for line in final:
+        print(line)
     print("# pass: train ratio (fn train / mlp train) <= 1.2 at k=100")
 
 

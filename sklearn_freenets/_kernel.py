@@ -10,7 +10,10 @@ computes::
     H[:, i] = act(Z[:, i])
 
 :func:`recurrence` evaluates this inside one :class:`torch.autograd.Function` with a
-hand-written backward. Two interchangeable backends compute it:
+hand-written backward (an optional adjacency ``mask`` is applied to ``W`` and to its
+gradient inside it). :func:`recurrence_inference` evaluates it without autograd and,
+given a :class:`SparseGraph` that is sparse enough, computes only the kept edges.
+Two interchangeable backends compute it:
 
 - ``"numba"``: serial compiled CPU kernels (float32 and float64) that process a block
   of samples at a time so that every weight load is reused across the block. They are
@@ -41,6 +44,8 @@ _RELU, _SQUARED_RELU, _TANH = 0, 1, 2
 _SAMPLE_BLOCK = 16
 # Neurons per block in the torch backend: one matmul brings in all earlier blocks.
 _TORCH_NEURON_BLOCK = 32
+# Samples per block of the sparse inference kernel (a (k, block) scratch).
+_SPARSE_BLOCK = 128
 
 
 # ---------------------------------------------------------------------------------
@@ -197,6 +202,74 @@ def _nb_backward(dH, W, H, dZ, act):  # pragma: no cover - compiled by numba
             d0[j] = g0 * _nb_act_grad(H[s, j], zero, act)
 
 
+def _nb_sparse_forward(
+    A, W, indptr, indices, H, Z, act, store_z
+):  # pragma: no cover - compiled by numba
+    # Inference over the kept edges only. Each block of samples is transposed into a
+    # (k, block) scratch so that a neuron's activations over the block are one
+    # contiguous row: neuron i adds w * row_j for each kept edge j -> i (four edges
+    # per pass), vectorized over samples, with no reduction and no wasted work on
+    # pruned edges. ``indices[indptr[i]:indptr[i + 1]]`` are the sources of neuron i.
+    n, k = A.shape
+    zero = np.zeros(1, dtype=A.dtype)[0]
+    sb = max(1, min(_SPARSE_BLOCK, n))
+    T = np.empty((k, sb), dtype=A.dtype)
+    for s0 in range(0, n, sb):
+        m = min(sb, n - s0)
+        for i in range(k):
+            ti = T[i]
+            for s in range(m):
+                ti[s] = A[s0 + s, i]
+        for i in range(k):
+            acc = T[i, :m]
+            wi = W[i]
+            p = indptr[i]
+            pe = indptr[i + 1]
+            while p + 4 <= pe:
+                j0 = indices[p]
+                j1 = indices[p + 1]
+                j2 = indices[p + 2]
+                j3 = indices[p + 3]
+                w0 = wi[j0]
+                w1 = wi[j1]
+                w2 = wi[j2]
+                w3 = wi[j3]
+                t0 = T[j0, :m]
+                t1 = T[j1, :m]
+                t2 = T[j2, :m]
+                t3 = T[j3, :m]
+                for s in range(m):
+                    acc[s] += (w0 * t0[s] + w1 * t1[s]) + (w2 * t2[s] + w3 * t3[s])
+                p += 4
+            while p < pe:
+                j0 = indices[p]
+                w0 = wi[j0]
+                t0 = T[j0, :m]
+                for s in range(m):
+                    acc[s] += w0 * t0[s]
+                p += 1
+            if store_z:
+                for s in range(m):
+                    Z[s0 + s, i] = acc[s]
+            # One loop per activation (no branch inside), so relu vectorizes.
+            if act == 0:
+                for s in range(m):
+                    v = acc[s]
+                    acc[s] = zero if v < zero else v
+            elif act == 1:
+                for s in range(m):
+                    v = acc[s]
+                    v = zero if v < zero else v
+                    acc[s] = v * v
+            else:
+                for s in range(m):
+                    acc[s] = np.tanh(acc[s])
+        for s in range(m):
+            h = H[s0 + s]
+            for i in range(k):
+                h[i] = T[i, s]
+
+
 _NUMBA_LOCK = threading.Lock()
 _NUMBA_KERNELS: dict[str, Callable[..., Any]] = {}
 
@@ -236,7 +309,8 @@ def _load_numba_kernels() -> dict[str, Callable[..., Any]]:
     Returns
     -------
     kernels : dict
-        Maps ``"forward"`` and ``"backward"`` to numba dispatchers.
+        Maps ``"forward"``, ``"backward"`` and ``"sparse_forward"`` to numba
+        dispatchers.
     """
     if _NUMBA_KERNELS:
         return _NUMBA_KERNELS
@@ -254,7 +328,11 @@ def _load_numba_kernels() -> dict[str, Callable[..., Any]]:
         # flag is used, so NaN and inf propagate as in torch.
         options = {"nogil": True, "fastmath": {"reassoc", "contract"}}
         kernels = {}
-        for name, func in (("forward", _nb_forward), ("backward", _nb_backward)):
+        for name, func in (
+            ("forward", _nb_forward),
+            ("backward", _nb_backward),
+            ("sparse_forward", _nb_sparse_forward),
+        ):
             try:
                 kernels[name] = numba.njit(cache=True, **options)(func)
             except Exception:  # no writable cache location: compile without it
@@ -269,24 +347,47 @@ def _numba_forward(
     A: torch.Tensor, W: torch.Tensor, act: int, store_z: bool
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Run the compiled forward kernel on contiguous CPU float tensors."""
-    kernels = _NUMBA_KERNELS or _load_numba_kernels()
+    kernel = (_NUMBA_KERNELS or _load_numba_kernels())["forward"]
     H = torch.empty_like(A)
-    Z = torch.empty_like(A) if store_z else None
     Hn = H.numpy()
-    Zn = Z.numpy() if Z is not None else Hn
-    An, Wn = A.detach().numpy(), W.detach().numpy()
-    kernels["forward"](An, Wn, Hn, Zn, act, store_z)
-    return H, Z
+    if store_z:
+        Z = torch.empty_like(A)
+        kernel(A.detach().numpy(), W.detach().numpy(), Hn, Z.numpy(), act, True)
+        return H, Z
+    kernel(A.detach().numpy(), W.detach().numpy(), Hn, Hn, act, False)
+    return H, None
 
 
 def _numba_backward(
     dH: torch.Tensor, W: torch.Tensor, H: torch.Tensor, act: int
 ) -> torch.Tensor:
     """Run the compiled backward kernel; returns ``dZ``."""
-    kernels = _NUMBA_KERNELS or _load_numba_kernels()
+    kernel = (_NUMBA_KERNELS or _load_numba_kernels())["backward"]
     dZ = torch.empty_like(dH)
-    kernels["backward"](dH.numpy(), W.detach().numpy(), H.numpy(), dZ.numpy(), act)
+    kernel(dH.numpy(), W.detach().numpy(), H.numpy(), dZ.numpy(), act)
     return dZ
+
+
+def _numba_sparse_forward(
+    A: torch.Tensor, W: torch.Tensor, graph: SparseGraph, act: int, store_z: bool
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Run the compiled sparse (kept edges only) forward kernel; no autograd."""
+    kernel = (_NUMBA_KERNELS or _load_numba_kernels())["sparse_forward"]
+    H = torch.empty_like(A)
+    Hn = H.numpy()
+    Z = torch.empty_like(A) if store_z else None
+    Zn = Z.numpy() if Z is not None else Hn
+    kernel(
+        A.detach().numpy(),
+        W.detach().numpy(),
+        graph.indptr,
+        graph.indices,
+        Hn,
+        Zn,
+        act,
+        store_z,
+    )
+    return H, Z
 
 
 # ---------------------------------------------------------------------------------
@@ -354,6 +455,75 @@ def _torch_backward(
 
 
 # ---------------------------------------------------------------------------------
+# Sparse graphs for inference.
+# ---------------------------------------------------------------------------------
+
+# Largest fraction of the k (k - 1) / 2 possible edges for which the sparse inference
+# kernel is used instead of the dense one, per dtype. The sparse kernel has a fixed
+# cost (two transposes, about 0.2-0.3 of a dense pass) plus a cost per kept edge; on
+# a dense graph it took 0.8x (float32, k=100) to 1.4-1.8x (k=300, float64) of the
+# dense kernel, and broke even at densities of about 0.5-0.6 (float32) and 0.4-0.5
+# (float64), at k = 100 and 300 and batches of 128 and 10000 rows. The thresholds
+# keep a margin below that, so pruned inference is never slower than dense
+# (benchmarks/bench_inference.py checks it).
+_SPARSE_MAX_DENSITY: dict[torch.dtype, float] = {
+    torch.float32: 0.4,
+    torch.float64: 0.35,
+}
+
+
+class SparseGraph:
+    """The kept edges of a strictly lower-triangular adjacency, per target neuron.
+
+    A compressed sparse row layout: the sources of neuron ``i`` are
+    ``indices[indptr[i]:indptr[i + 1]]``, in increasing order.
+
+    Parameters
+    ----------
+    adjacency : array-like or torch.Tensor of shape (k, k)
+        Boolean adjacency; ``adjacency[i, j]`` is the edge ``j -> i``. Only its
+        strictly lower triangle is used.
+
+    Attributes
+    ----------
+    k : int
+        Number of neurons.
+    indptr : ndarray of shape (k + 1,), dtype=int64
+        Row pointers.
+    indices : ndarray of shape (n_edges,), dtype=int64
+        Source neuron of every kept edge.
+    n_edges : int
+        Number of kept edges.
+    density : float
+        ``n_edges`` over the ``k (k - 1) / 2`` possible edges (1.0 when ``k <= 1``).
+    """
+
+    __slots__ = ("k", "indptr", "indices", "n_edges", "density")
+
+    def __init__(self, adjacency: Any) -> None:
+        if isinstance(adjacency, torch.Tensor):
+            adjacency = adjacency.detach().cpu().numpy()
+        G = np.tril(np.asarray(adjacency, dtype=bool), -1)
+        if G.ndim != 2 or G.shape[0] != G.shape[1]:
+            raise ValueError(f"adjacency must be square, got shape {G.shape}.")
+        self.k = G.shape[0]
+        rows, cols = np.nonzero(G)  # row-major: sources sorted within each row
+        self.indices = np.ascontiguousarray(cols, dtype=np.int64)
+        self.indptr = np.zeros(self.k + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=self.k), out=self.indptr[1:])
+        self.n_edges = int(self.indices.shape[0])
+        possible = self.k * (self.k - 1) // 2
+        self.density = self.n_edges / possible if possible else 1.0
+
+    def pays_off(self, dtype: torch.dtype) -> bool:
+        """Whether the sparse kernel is expected to beat the dense one."""
+        return self.density <= _SPARSE_MAX_DENSITY.get(dtype, 0.0)
+
+    def __repr__(self) -> str:
+        return f"SparseGraph(k={self.k}, n_edges={self.n_edges})"
+
+
+# ---------------------------------------------------------------------------------
 # Dispatch and autograd.
 # ---------------------------------------------------------------------------------
 
@@ -368,12 +538,17 @@ def _forward(
 
 
 class _Recurrence(torch.autograd.Function):
-    """The recurrence as one autograd node (forward plus hand-written backward)."""
+    """The recurrence as one autograd node (forward plus hand-written backward).
+
+    ``mask`` (or None) is multiplied into ``W`` here, and into the gradient of ``W``
+    in the backward, so that masking costs no extra autograd node.
+    """
 
     @staticmethod
-    def forward(ctx, A, W, act, use_numba, return_preact):
-        H, Z = _forward(A, W, act, use_numba, return_preact)
-        ctx.save_for_backward(W, H)
+    def forward(ctx, A, W, mask, act, use_numba, return_preact):
+        Wm = W * mask if mask is not None else W.detach()
+        H, Z = _forward(A, Wm, act, use_numba, return_preact)
+        ctx.save_for_backward(Wm, H, mask)
         ctx.act = act
         ctx.use_numba = use_numba
         if return_preact:
@@ -384,7 +559,7 @@ class _Recurrence(torch.autograd.Function):
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, dH, *unused):
-        W, H = ctx.saved_tensors
+        W, H, mask = ctx.saved_tensors
         dH = dH.contiguous()
         if ctx.use_numba:
             dZ = _numba_backward(dH, W, H, ctx.act)
@@ -393,8 +568,11 @@ class _Recurrence(torch.autograd.Function):
         dA = dZ if ctx.needs_input_grad[0] else None
         dW = None
         if ctx.needs_input_grad[1]:
-            dW = torch.mm(dZ.t(), H).tril_(-1)
-        return dA, dW, None, None, None
+            dW = torch.mm(dZ.t(), H)
+            # A mask is strictly lower triangular (see ``recurrence``), so it also
+            # zeroes the diagonal and upper triangle.
+            dW = dW.mul_(mask) if mask is not None else dW.tril_(-1)
+        return dA, dW, None, None, None, None
 
 
 def _use_numba(A: torch.Tensor, backend: str) -> bool:
@@ -412,11 +590,46 @@ def _use_numba(A: torch.Tensor, backend: str) -> bool:
     return numba_ok
 
 
+def _check(
+    A: torch.Tensor, W: torch.Tensor, activation: str, backend: str
+) -> tuple[torch.Tensor, int, bool]:
+    """Validate the common arguments; returns ``W`` cast like ``A``, act, use_numba."""
+    act = _ACT_CODES.get(activation)
+    if act is None:
+        raise ValueError(
+            f"activation must be one of {ACTIVATIONS}, got {activation!r}."
+        )
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}.")
+    if A.dim() != 2 or W.shape != (A.shape[1], A.shape[1]):
+        raise ValueError(
+            "A must have shape (n_samples, k) and W shape (k, k); got "
+            f"A.shape={tuple(A.shape)} and W.shape={tuple(W.shape)}."
+        )
+    if W.dtype != A.dtype or W.device != A.device:
+        W = W.to(dtype=A.dtype, device=A.device)
+    return W, act, _use_numba(A, backend)
+
+
+def _as_mask(mask: torch.Tensor | None, W: torch.Tensor) -> torch.Tensor | None:
+    """Return ``mask`` as a tensor of ``W``'s dtype and device (or None)."""
+    if mask is None:
+        return None
+    if mask.shape != W.shape:
+        raise ValueError(
+            f"mask must have the shape of W {tuple(W.shape)}, got {tuple(mask.shape)}."
+        )
+    if mask.dtype != W.dtype or mask.device != W.device:
+        mask = mask.to(dtype=W.dtype, device=W.device)
+    return mask
+
+
 def recurrence(
     A: torch.Tensor,
     W: torch.Tensor,
     activation: str,
     *,
+    mask: torch.Tensor | None = None,
     return_preact: bool = False,
     backend: str = "auto",
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
@@ -432,10 +645,14 @@ def recurrence(
     A : torch.Tensor of shape (n_samples, k)
         Input to each neuron (the encoder output, bias included).
     W : torch.Tensor of shape (k, k)
-        Recurrent weights, already multiplied by the adjacency mask. ``W[i, j]`` is
-        the weight of the edge from neuron ``j`` to neuron ``i`` (``j < i``).
+        Recurrent weights. ``W[i, j]`` is the weight of the edge from neuron ``j``
+        to neuron ``i`` (``j < i``).
     activation : {"relu", "squared_relu", "tanh"}
         Activation applied by every neuron.
+    mask : torch.Tensor of shape (k, k), default=None
+        If given, the weights used are ``W * mask`` and the gradient of ``W`` is
+        masked the same way, with no extra autograd node (the adjacency as a float
+        or bool tensor). It must be zero on and above the diagonal.
     return_preact : bool, default=False
         If True, also return the pre-activations ``Z`` (detached).
     backend : {"auto", "numba", "torch"}, default="auto"
@@ -450,33 +667,94 @@ def recurrence(
     Z : torch.Tensor of shape (n_samples, k)
         Pre-activations, not differentiable. Only returned if ``return_preact``.
 
+    See Also
+    --------
+    recurrence_inference : The same without autograd, over kept edges only.
+
     Notes
     -----
     The gradient with respect to ``W`` is zero outside the strictly lower
     triangle. Double backward is not supported. When no gradient is needed
     (``torch.no_grad`` or no input requiring grad) nothing is kept for backward.
     """
-    if activation not in _ACT_CODES:
-        raise ValueError(
-            f"activation must be one of {ACTIVATIONS}, got {activation!r}."
-        )
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}.")
-    if A.dim() != 2 or W.shape != (A.shape[1], A.shape[1]):
-        raise ValueError(
-            "A must have shape (n_samples, k) and W shape (k, k); got "
-            f"A.shape={tuple(A.shape)} and W.shape={tuple(W.shape)}."
-        )
-    if W.dtype != A.dtype or W.device != A.device:
-        W = W.to(dtype=A.dtype, device=A.device)
-    act = _ACT_CODES[activation]
-    use_numba = _use_numba(A, backend)
+    W, act, use_numba = _check(A, W, activation, backend)
+    mask = _as_mask(mask, W)
     store_z = bool(return_preact)
 
     if not (torch.is_grad_enabled() and (A.requires_grad or W.requires_grad)):
+        W = W.detach()
+        if mask is not None:
+            W = W * mask
         H, Z = _forward(
-            A.detach().contiguous(), W.detach().contiguous(), act, use_numba, store_z
+            A.detach().contiguous(), W.contiguous(), act, use_numba, store_z
         )
-        return (H, Z) if store_z else H
+        if Z is not None:
+            return H, Z
+        return H
 
-    return _Recurrence.apply(A.contiguous(), W.contiguous(), act, use_numba, store_z)
+    return _Recurrence.apply(
+        A.contiguous(), W.contiguous(), mask, act, use_numba, store_z
+    )
+
+
+def recurrence_inference(
+    A: torch.Tensor,
+    W: torch.Tensor,
+    activation: str,
+    *,
+    mask: torch.Tensor | None = None,
+    graph: SparseGraph | None = None,
+    return_preact: bool = False,
+    backend: str = "auto",
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """Evaluate the recurrence for inference: no autograd, kept edges only.
+
+    Gives the results of :func:`recurrence` (up to float rounding) without
+    recording anything for backward. When ``graph`` is given, the compiled kernels
+    apply and the graph is sparse enough for it to pay off (see
+    :meth:`SparseGraph.pays_off`), only the ``graph.n_edges`` kept edges are
+    computed; otherwise the dense kernel runs on ``W * mask``.
+
+    Parameters
+    ----------
+    A : torch.Tensor of shape (n_samples, k)
+        Input to each neuron.
+    W : torch.Tensor of shape (k, k)
+        Recurrent weights (only the edges of the graph are read).
+    activation : {"relu", "squared_relu", "tanh"}
+        Activation applied by every neuron.
+    mask : torch.Tensor of shape (k, k), default=None
+        The adjacency as a float or bool tensor, zero on and above the diagonal;
+        used by the dense path. None means ``W`` is already masked.
+    graph : SparseGraph, default=None
+        The same adjacency as a :class:`SparseGraph`. None disables the sparse
+        path.
+    return_preact : bool, default=False
+        If True, also return the pre-activations ``Z``.
+    backend : {"auto", "numba", "torch"}, default="auto"
+        As in :func:`recurrence`; the sparse path needs the numba kernels.
+
+    Returns
+    -------
+    H : torch.Tensor of shape (n_samples, k)
+        Neuron activations (no gradient).
+    Z : torch.Tensor of shape (n_samples, k)
+        Pre-activations. Only returned if ``return_preact``.
+    """
+    W, act, use_numba = _check(A, W, activation, backend)
+    store_z = bool(return_preact)
+    with torch.no_grad():
+        A = A.detach().contiguous()
+        if use_numba and graph is not None and graph.pays_off(A.dtype):
+            if graph.k != A.shape[1]:
+                raise ValueError(
+                    f"graph has k={graph.k} neurons, A has {A.shape[1]} columns."
+                )
+            H, Z = _numba_sparse_forward(A, W.contiguous(), graph, act, store_z)
+        else:
+            mask = _as_mask(mask, W)
+            W = (W * mask) if mask is not None else W.detach().contiguous()
+            H, Z = _forward(A, W, act, use_numba, store_z)
+    if Z is not None:
+        return H, Z
+    return H

@@ -10,7 +10,10 @@ outputs::
     y   = dec(h) (+ skip(x))
 
 The recurrence runs in :func:`sklearn_freenets._kernel.recurrence` (a compiled CPU
-kernel with a hand-written backward, or plain torch on other devices).
+kernel with a hand-written backward, or plain torch on other devices). Without
+gradients (``torch.no_grad``, prediction) it runs in
+:func:`sklearn_freenets._kernel.recurrence_inference`, which computes only the kept
+edges once the graph is sparse enough for that to be faster.
 """
 
 from __future__ import annotations
@@ -20,11 +23,42 @@ import torch
 from numpy.typing import ArrayLike
 from torch import nn
 
-from sklearn_freenets._kernel import ACTIVATIONS, recurrence
+from sklearn_freenets._kernel import (
+    ACTIVATIONS,
+    SparseGraph,
+    recurrence,
+    recurrence_inference,
+)
 
 __all__ = ["FreeNetModule", "initial_adjacency", "n_parameters"]
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+class _GraphCache:
+    """What the forward pass derives from the adjacency, computed once per graph.
+
+    ``key`` identifies the adjacency buffer (the tensor object, kept alive by
+    ``adjacency`` so its id cannot be reused, and its in-place version counter,
+    which ``copy_``, ``load_state_dict`` and ``set_adjacency`` all bump) and the
+    weight dtype and device.
+    """
+
+    __slots__ = ("key", "adjacency", "mask", "_graph")
+
+    def __init__(self, key: tuple, adjacency: torch.Tensor, dtype, device) -> None:
+        self.key = key
+        self.adjacency = adjacency
+        # Float copy of the strictly lower triangle, multiplied into W (and its
+        # gradient) inside the recurrence: cheaper than ``W * G`` with a bool G.
+        self.mask = torch.tril(adjacency, -1).to(dtype=dtype, device=device)
+        self._graph: SparseGraph | None = None
+
+    def graph(self) -> SparseGraph:
+        """The kept edges per neuron, for the sparse inference kernel (lazy)."""
+        if self._graph is None:
+            self._graph = SparseGraph(self.adjacency)
+        return self._graph
 
 
 def initial_adjacency(k: int, graph: str | ArrayLike = "dense") -> np.ndarray:
@@ -89,7 +123,11 @@ class FreeNetModule(nn.Module):
     weight : torch.nn.Parameter of shape (k, k)
         Recurrent weights ``W``; entries outside the graph are masked, not deleted.
     adjacency : torch.Tensor of shape (k, k), dtype=torch.bool
-        The graph ``G`` (a buffer, saved with the state dict).
+        The graph ``G`` (a buffer, saved with the state dict). What the forward
+        pass derives from it (a float mask, the kept edges per neuron) is cached
+        and rebuilt when the buffer changes through :meth:`set_adjacency`,
+        ``load_state_dict``, an in-place tensor operation or a new tensor;
+        edits through ``.data`` or a NumPy view are not seen.
     decoder : torch.nn.Linear
         Neurons to outputs.
     skip : torch.nn.Linear or None
@@ -98,6 +136,8 @@ class FreeNetModule(nn.Module):
 
     adjacency: torch.Tensor
     skip: nn.Linear | None
+    # Let inference (no gradient) compute only the kept edges when that is faster.
+    _sparse_inference: bool = True
 
     def __init__(
         self,
@@ -131,6 +171,7 @@ class FreeNetModule(nn.Module):
             if skip
             else None
         )
+        self._graph_cache: _GraphCache | None = None
         self.reset_recurrent_weights()
 
     @torch.no_grad()
@@ -148,11 +189,48 @@ class FreeNetModule(nn.Module):
         """Return ``W * G``: the recurrent weights of the edges in the graph."""
         return self.weight * self.adjacency
 
+    def _graph_state(self) -> _GraphCache:
+        """Return the cached mask and sparse graph, rebuilt when the graph changed."""
+        adjacency = self.adjacency
+        weight = self.weight
+        try:
+            version = adjacency._version
+        except RuntimeError:  # inference-mode tensors have no version counter
+            version = None
+        key = (id(adjacency), version, weight.dtype, weight.device)
+        cache = self.__dict__.get("_graph_cache")
+        if (
+            cache is None
+            or version is None
+            or cache.key != key
+            or cache.adjacency is not adjacency
+        ):
+            cache = _GraphCache(key, adjacency, weight.dtype, weight.device)
+            self.__dict__["_graph_cache"] = cache
+        return cache
+
     def _hidden(self, X: torch.Tensor, return_preact: bool):
-        return recurrence(
-            self.encoder(X),
-            self.masked_weight(),
+        A = self.encoder(X)
+        cache = self._graph_state()
+        weight = self.weight
+        if torch.is_grad_enabled() and (A.requires_grad or weight.requires_grad):
+            return recurrence(
+                A,
+                weight,
+                self.activation,
+                mask=cache.mask,
+                return_preact=return_preact,
+                backend=self.backend,
+            )
+        graph = (
+            cache.graph() if self._sparse_inference and A.device.type == "cpu" else None
+        )
+        return recurrence_inference(
+            A,
+            weight,
             self.activation,
+            mask=cache.mask,
+            graph=graph,
             return_preact=return_preact,
             backend=self.backend,
         )
@@ -188,6 +266,17 @@ class FreeNetModule(nn.Module):
         added = G & ~self.adjacency
         self.weight[added] = 0
         self.adjacency.copy_(G)
+        self.__dict__["_graph_cache"] = None
+
+    def __getstate__(self) -> dict:
+        # The graph cache is derived data tied to this object's buffer: not pickled.
+        state = self.__dict__.copy()
+        state["_graph_cache"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        self.__dict__.setdefault("_graph_cache", None)
 
     def n_edges(self) -> int:
         """Number of edges in the graph."""

@@ -1,0 +1,216 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Inference speed of pruned FreeNets against the dense kernel.
+
+What is compared
+----------------
+For each width ``k`` (default 100 and 300) and each fraction of the
+``k (k - 1) / 2`` possible edges kept (default 1.0, 0.5, 0.2, 0.1, 0.05, 0.01 and 0),
+a ``FreeNetModule`` (784 inputs, 10 outputs) with a randomly pruned graph predicts,
+under ``torch.no_grad()``, a batch of 128 rows and a batch of 10000 rows in two ways:
+
+- ``dense``: the dense compiled kernel on ``W * G`` (the module's sparse inference
+  switched off), i.e. the cost of the full triangle whatever the graph;
+- ``pruned``: the module's default inference path, which runs the sparse kernel
+  (work only for the kept edges) when the graph is sparse enough for it to pay off
+  and the dense kernel otherwise.
+
+The time is the whole forward pass (encoder, recurrence, decoder). With
+``--evolved``, a ``FreeNetClassifier`` is also trained with FreeEvolve on sklearn's
+digits (64 features) and its evolved graph is timed the same way (``k=100``). The
+two ways are timed alternately in one process; the report gives medians in ms per
+batch and the speed-up ``dense / pruned`` next to the fraction of edges kept and the
+path taken. ``--clock thread`` (the default, with one torch thread) measures the
+CPU time of the calling thread, which is much less sensitive to other processes
+sharing the cores than the wall clock.
+
+How to run
+----------
+::
+
+    python benchmarks/bench_inference.py                    # k = 100 300
+    python benchmarks/bench_inference.py --ks 100 --rows 128 --evolved
+    python benchmarks/bench_inference.py --dtype float64 --activation tanh
+
+What counts as a pass
+---------------------
+Pruned inference is never slower than dense: every speed-up is at least 1.0 up to
+timing noise (the script flags rows below ``--tolerance``, 0.95 by default). Where
+the dense path is chosen both columns run the same code, so their ratio shows the
+noise level.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sklearn_freenets import _kernel  # noqa: E402
+from sklearn_freenets._module import FreeNetModule  # noqa: E402
+
+N_FEATURES = 784
+N_CLASSES = 10
+
+
+def _random_graph(k: int, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """Keep exactly ``round(fraction * k (k - 1) / 2)`` random edges."""
+    rows, cols = np.tril_indices(k, -1)
+    n_keep = int(round(fraction * rows.size))
+    keep = rng.choice(rows.size, size=n_keep, replace=False)
+    G = np.zeros((k, k), dtype=bool)
+    G[rows[keep], cols[keep]] = True
+    return G
+
+
+def _time_pair(
+    module: FreeNetModule, X: torch.Tensor, repeats: int, clock
+) -> tuple[float, float]:
+    """Median seconds per forward pass: (dense, pruned), timed alternately."""
+    times: dict[bool, list[float]] = {False: [], True: []}
+    with torch.no_grad():
+        for sparse in (False, True):  # warm-up (compiles, builds the cache)
+            module._sparse_inference = sparse
+            module(X)
+        for _ in range(repeats):
+            for sparse in (False, True):
+                module._sparse_inference = sparse
+                module(X)  # untimed call: both paths start from warm caches
+                t0 = clock()
+                module(X)
+                times[sparse].append(clock() - t0)
+    module._sparse_inference = True
+    return statistics.median(times[False]), statistics.median(times[True])
+
+
+def _path(module: FreeNetModule) -> str:
+    graph = module._graph_state().graph()
+    return "sparse" if graph.pays_off(module.weight.dtype) else "dense"
+
+
+def _row(label: str, fraction: float, module, X_by_rows, args, clock) -> list[float]:
+    speedups = []
+    cells = [f"{label:>10} {fraction:>6.3f} {_path(module):>6}"]
+    for n, X in X_by_rows.items():
+        repeats = args.repeats if n <= 1000 else max(3, args.repeats // 10)
+        dense, pruned = _time_pair(module, X, repeats, clock)
+        speedups.append(dense / pruned)
+        cells.append(f"{1e3 * dense:>9.3f} {1e3 * pruned:>9.3f} {dense / pruned:>6.2f}")
+    flag = "" if min(speedups) >= args.tolerance else "  <-- slower than dense?"
+    print(" | ".join(cells) + flag, flush=True)
+    return speedups
+
+
+def _evolved_module(args) -> tuple[FreeNetModule, np.ndarray]:
+    from sklearn.datasets import load_digits
+
+    from sklearn_freenets import FreeNetClassifier
+
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16.0).astype(np.float32)
+    clf = FreeNetClassifier(
+        k=100,
+        max_epochs=args.evolved_epochs,
+        evolve_rounds=args.evolved_rounds,
+        activation=args.activation,
+        dtype=args.dtype,
+        random_state=args.seed,
+    )
+    t0 = time.perf_counter()
+    clf.fit(X, y)
+    print(
+        f"# evolved: FreeNetClassifier(k=100) on digits, {args.evolved_epochs} "
+        f"epochs, {args.evolved_rounds} FreeEvolve rounds, fitted in "
+        f"{time.perf_counter() - t0:.1f} s, train accuracy {clf.score(X, y):.3f}"
+    )
+    return clf.net_.module_, X
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--ks", type=int, nargs="+", default=[100, 300])
+    parser.add_argument(
+        "--fractions",
+        type=float,
+        nargs="+",
+        default=[1.0, 0.5, 0.2, 0.1, 0.05, 0.01, 0.0],
+    )
+    parser.add_argument("--rows", type=int, nargs="+", default=[128, 10000])
+    parser.add_argument("--repeats", type=int, default=60, help="timed pairs")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    parser.add_argument("--activation", default="relu", choices=_kernel.ACTIVATIONS)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--clock", default="thread", choices=["thread", "wall"])
+    parser.add_argument("--tolerance", type=float, default=0.95)
+    parser.add_argument("--evolved", action="store_true", help="also digits")
+    parser.add_argument("--evolved-epochs", type=int, default=12)
+    parser.add_argument("--evolved-rounds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    clock = time.thread_time if args.clock == "thread" else time.perf_counter
+    if args.clock == "thread" and args.threads != 1:
+        print("# warning: --clock thread only counts the calling thread")
+    dtype = torch.float64 if args.dtype == "float64" else torch.float32
+    rng = np.random.default_rng(args.seed)
+    torch.manual_seed(args.seed)
+    print(
+        f"# torch {torch.__version__}, threads={torch.get_num_threads()}, "
+        f"clock={args.clock}, dtype={args.dtype}, activation={args.activation}"
+    )
+    print(
+        "# sparse kernel used up to density "
+        f"{_kernel._SPARSE_MAX_DENSITY.get(dtype, 0.0)}; "
+        "ms per batch (median), speed-up = dense / pruned"
+    )
+    header = f"{'graph':>10} {'kept':>6} {'path':>6}"
+    header += f" | {'dense':>9} {'pruned':>9} {'x':>6}" * len(args.rows)
+    print(f"{'':>25}" + "".join(f" | {f'{n} rows':^26}" for n in args.rows))
+    print(header)
+
+    all_speedups: list[float] = []
+    for k in args.ks:
+        module = FreeNetModule(
+            N_FEATURES, k, N_CLASSES, activation=args.activation, dtype=args.dtype
+        )
+        module.eval()
+        X_by_rows = {
+            n: torch.from_numpy(rng.random((n, N_FEATURES))).to(dtype)
+            for n in args.rows
+        }
+        for fraction in args.fractions:
+            G = _random_graph(k, fraction, rng)
+            module.set_adjacency(G)
+            with torch.no_grad():  # weights for the kept edges (new edges start at 0)
+                module.weight.copy_(torch.randn(k, k, dtype=dtype) / k**0.5)
+            kept = module.n_edges() / max(1, k * (k - 1) // 2)
+            all_speedups += _row(f"k={k} rnd", kept, module, X_by_rows, args, clock)
+
+    if args.evolved:
+        module, X = _evolved_module(args)
+        module.eval()
+        k = module.k
+        kept = module.n_edges() / max(1, k * (k - 1) // 2)
+        X_by_rows = {
+            n: torch.from_numpy(np.resize(X, (n, X.shape[1]))).to(dtype)
+            for n in args.rows
+        }
+        all_speedups += _row("k=100 evo", kept, module, X_by_rows, args, clock)
+
+    worst = min(all_speedups)
+    verdict = "PASS" if worst >= args.tolerance else "FAIL"
+    print(
+        f"# {verdict}: worst speed-up {worst:.2f} (pass: pruned never slower than "
+        f"dense, i.e. every speed-up >= {args.tolerance} allowing for timing noise)"
+    )
+
+
+if __name__ == "__main__":
+    main()
