@@ -311,8 +311,7 @@ class _BaseFreeNet(BaseEstimator):
         progress = None
         if self.verbose and not incremental:
             progress = _EpochProgress(epochs, type(self).__name__)
-            progress.on_train_begin(net)
-            net.callbacks_.append(("progress", progress))
+            net.callbacks_.append(("progress", progress))  # skorch opens the bar
         diverged = False
         with self._forked_rng(self.n_iter_):
             try:
