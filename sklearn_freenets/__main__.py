@@ -4,7 +4,9 @@
 ``python -m sklearn_freenets`` (or ``python -m sklearn_freenets demo``) trains a
 FreeNet and the fully connected baseline of the same width on scikit-learn's
 bundled digits and prints accuracy, edges before and after evolution, and fit
-time.
+time. ``python -m sklearn_freenets theorem1 --degree N --domain LO HI`` builds the
+exact squared-ReLU FreeNet of a polynomial (Theorem 1), verifies it on a grid and
+prints one row per construction.
 """
 
 from __future__ import annotations
@@ -75,6 +77,61 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+_THEOREM1_TOL = 1e-12
+
+
+def _theorem1(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    import numpy as np
+
+    from sklearn_freenets import theory
+
+    lo, hi = args.domain
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        parser.error(f"--domain needs finite LO < HI (lo < hi), got {lo} {hi}")
+    if args.coef is not None:
+        coef = np.asarray(args.coef, dtype=np.float64)
+        source = "given coefficients"
+    else:
+        if args.degree < 0:
+            parser.error(f"--degree must be >= 0, got {args.degree}")
+        coef = np.random.default_rng(args.seed).standard_normal(args.degree + 1)
+        source = f"random N(0, 1) power-basis coefficients, seed {args.seed}"
+    nonzero = np.flatnonzero(coef)
+    degree = int(nonzero[-1]) if nonzero.size else 0
+    methods = [args.method] if args.method else ["layer", "paterson_stockmeyer"]
+    print(
+        f"Theorem 1: p of degree {degree} on [{lo:g}, {hi:g}] ({source}); "
+        f"squared-ReLU FreeNet, float64, checked on {args.points} points\n"
+    )
+    header = (
+        f"{'method':<21}{'neurons':>8}{'max abs err':>13}{'max rel err':>13}"
+        f"{'min margin':>12}  result"
+    )
+    print(header)
+    print("-" * len(header))
+    failed = False
+    for method in methods:
+        try:
+            estimator = theory.polynomial_freenet(coef, (lo, hi), method=method)
+        except ValueError as exc:
+            parser.error(str(exc))
+        result = theory.check_representation(estimator, coef, (lo, hi), args.points)
+        ok = result["max_rel_error"] <= _THEOREM1_TOL and result["min_margin"] > 0
+        failed |= not ok
+        print(
+            f"{method:<21}{estimator.k:>8d}{result['max_abs_error']:>13.2e}"
+            f"{result['max_rel_error']:>13.2e}{result['min_margin']:>12.4g}  "
+            f"{'pass' if ok else 'fail'}"
+        )
+    auto = theory.neurons_needed(degree, "auto")
+    print(
+        f"\npass: max |net - p| / max |p| <= {_THEOREM1_TOL:g} and every "
+        f"pre-activation > 0 on the grid. method='auto' uses {auto} neurons "
+        f"(paper's bound: degree {degree} in at most {max(degree, 1)})."
+    )
+    return 1 if failed else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     parser = argparse.ArgumentParser(
@@ -92,7 +149,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
         p.add_argument("--seed", type=int, default=0, help="random seed")
         p.add_argument("--verbose", type=int, default=0, help="0, 1 or 2")
+    thm = sub.add_parser(
+        "theorem1",
+        help="build, verify and tabulate an exact polynomial FreeNet",
+        description="Build the exact squared-ReLU FreeNet of a polynomial with each "
+        "construction, verify it with theory.check_representation and print a table.",
+    )
+    thm.add_argument(
+        "--degree", type=int, default=8, help="degree of a random polynomial (8)"
+    )
+    thm.add_argument(
+        "--domain",
+        type=float,
+        nargs=2,
+        default=(-1.0, 1.0),
+        metavar=("LO", "HI"),
+        help="interval (default -1 1)",
+    )
+    thm.add_argument(
+        "--method",
+        choices=["layer", "paterson_stockmeyer", "auto"],
+        default=None,
+        help="one construction (default: both layer and paterson_stockmeyer)",
+    )
+    thm.add_argument(
+        "--coef",
+        type=float,
+        nargs="+",
+        default=None,
+        help="power-basis coefficients, lowest degree first (overrides --degree)",
+    )
+    thm.add_argument("--seed", type=int, default=0, help="seed of the coefficients")
+    thm.add_argument(
+        "--points", type=int, default=10001, help="grid points (default 10001)"
+    )
     args = parser.parse_args(argv)
+    if args.command == "theorem1":
+        return _theorem1(args, thm)
     return _demo(args)
 
 

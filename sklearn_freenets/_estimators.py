@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import inspect
 import warnings
 from numbers import Integral, Real
 from typing import Any
@@ -104,6 +105,14 @@ class _EpochProgress(Callback):
         if bar is not None:
             bar.close()
         self.bar_ = None
+
+
+def _accepts(func: Any, name: str) -> bool:
+    """Whether ``func`` (an optimizer class, say) takes a parameter ``name``."""
+    try:
+        return name in inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _fused_adam_supported(device: str) -> bool:
@@ -216,7 +225,6 @@ class _BaseFreeNet(BaseEstimator):
             "module__dtype": self.dtype,
             "criterion": self._criterion,
             "optimizer": torch.optim.Adam,
-            "optimizer__weight_decay": self.alpha,
             "lr": self.lr,
             "max_epochs": self.max_epochs,
             "batch_size": self.batch_size,
@@ -236,6 +244,10 @@ class _BaseFreeNet(BaseEstimator):
         callbacks = [*callbacks, *(user.pop("callbacks", None) or [])]
         params.update(user)
         params["callbacks"] = callbacks
+        if "optimizer__weight_decay" not in params and _accepts(
+            params["optimizer"], "weight_decay"
+        ):
+            params["optimizer__weight_decay"] = self.alpha
         if (
             params["optimizer"] in (torch.optim.Adam, torch.optim.AdamW)
             and "optimizer__fused" not in params
@@ -462,7 +474,8 @@ class FreeNetClassifier(ClassifierMixin, _BaseFreeNet):
     lr : float, default=1e-3
         Adam learning rate.
     alpha : float, default=1e-4
-        L2 penalty (Adam's ``weight_decay``).
+        L2 penalty, passed as the optimizer's ``weight_decay`` (when the
+        optimizer, for example one given in ``net_params``, takes one).
     validation_fraction : float in (0, 1) or None, default=None
         Hold out this fraction of the training data (stratified) and record the
         validation loss per epoch and per FreeEvolve round. None: train on all.
@@ -703,7 +716,8 @@ class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
     lr : float, default=1e-3
         Adam learning rate.
     alpha : float, default=1e-4
-        L2 penalty (Adam's ``weight_decay``).
+        L2 penalty, passed as the optimizer's ``weight_decay`` (when the
+        optimizer, for example one given in ``net_params``, takes one).
     validation_fraction : float in (0, 1) or None, default=None
         Hold out this fraction of the training data and record the validation
         loss. None: train on all of it.

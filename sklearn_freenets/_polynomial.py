@@ -407,7 +407,9 @@ def _affine_maps(domain: Sequence[tuple[float, float]]) -> tuple[NDArray, NDArra
     lo = np.array([float(a) for a, _ in domain])
     hi = np.array([float(bb) for _, bb in domain])
     if not np.all(np.isfinite(lo)) or not np.all(np.isfinite(hi)) or np.any(hi <= lo):
-        raise ValueError(f"Each domain interval must satisfy lo < hi, got {domain}.")
+        raise ValueError(
+            f"Each domain interval must be finite with lo < hi, got {domain}."
+        )
     alpha = 2.0 / (hi - lo)
     beta = -(hi + lo) / (hi - lo)
     return alpha, beta
@@ -421,6 +423,7 @@ def _power_to_chebyshev(
     ``x_l = c_l t_l + m_l`` with ``c_l = (hi - lo) / 2`` and ``m_l = (hi + lo) / 2``
     taken exactly from the float end points; the result is rounded once to float64.
     """
+    _affine_maps(domain)  # rejects empty, reversed and non-finite intervals first
     d = len(domain)
     degrees = [max((a[ax] for a in coef), default=0) for ax in range(d)]
     powers: list[list[list[Fraction]]] = []

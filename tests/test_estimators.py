@@ -370,3 +370,18 @@ def test_partial_fit_classes():
     clf.partial_fit(X[y == 1], y[y == 1])
     with pytest.raises(ValueError, match="labels \\[5\\] not among the classes"):
         clf.partial_fit(X[:2], [5, 5])
+
+
+def test_optimizer_without_weight_decay():
+    """Check that an optimizer without weight_decay (L-BFGS) can be chosen."""
+    X, y = _xy(FreeNetRegressor)
+    reg = FreeNetRegressor(
+        k=4,
+        max_epochs=3,
+        evolve_rounds=0,
+        batch_size=len(X),
+        random_state=0,
+        net_params={"optimizer": torch.optim.LBFGS},
+    ).fit(X, y)
+    assert isinstance(reg.net_.optimizer_, torch.optim.LBFGS)
+    assert reg.loss_curve_[-1] < reg.loss_curve_[0]
