@@ -250,3 +250,61 @@ def test_cuda_matches_cpu(activation):
     assert_allclose(H2.cpu().numpy(), H.numpy(), rtol=1e-10)
     assert_allclose(dA2.cpu().numpy(), dA.numpy(), rtol=1e-10)
     assert_allclose(dW2.cpu().numpy(), dW.numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_numba_neuron_blocks_match_torch_backend(dtype, activation):
+    """At large k the numba backward goes by neuron blocks (a matmul between them)."""
+    from sklearn_freenets import _kernel
+
+    k = 300
+    assert k >= _kernel._HYBRID_BWD_MIN_K
+    A, W = _inputs(131, k, dtype, activation, seed=4)
+
+    def check(x: torch.Tensor, ref: torch.Tensor) -> None:
+        # float32 sums of ~k or ~n terms: absolute tolerance relative to the scale
+        # (both backends are ~5e-6 of max |dW| from a float64 computation).
+        tol = dict(_tol(dtype))
+        if dtype == torch.float32:
+            tol["atol"] = 2e-5 * max(1.0, float(ref.abs().max()))
+        assert_allclose(x.numpy(), ref.numpy(), **tol)
+
+    H_nb, dA_nb, dW_nb = _grads(A, W, activation, "numba")
+    H_t, dA_t, dW_t = _grads(A, W, activation, "torch")
+    check(H_nb, H_t)
+    check(dA_nb, dA_t)
+    check(dW_nb, dW_t)
+    with torch.no_grad():
+        H1, Z1 = recurrence(A, W, activation, return_preact=True, backend="numba")
+        H2, Z2 = recurrence(A, W, activation, return_preact=True, backend="torch")
+    check(Z1, Z2)
+    check(H1, H2)
+
+
+@pytest.mark.parametrize("block", [1, 3, 8])
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_numba_small_neuron_blocks(monkeypatch, block, activation):
+    """Force the neuron-block backward with tiny (and uneven) blocks."""
+    from sklearn_freenets import _kernel
+
+    monkeypatch.setattr(_kernel, "_HYBRID_BWD_MIN_K", 0)
+    monkeypatch.setattr(_kernel, "_HYBRID_BWD_BLOCK", block)
+    A, W = _inputs(21, 23, torch.float64, activation, seed=5)
+    H_ref, dA_ref, dW_ref = _grads(A, W, activation, None)
+    H, dA, dW = _grads(A, W, activation, "numba")
+    assert_allclose(H.numpy(), H_ref.numpy(), rtol=1e-10, atol=1e-14)
+    assert_allclose(dA.numpy(), dA_ref.numpy(), rtol=1e-10, atol=1e-14)
+    assert_allclose(dW.numpy(), dW_ref.numpy(), rtol=1e-10, atol=1e-14)
+    H2, Z2 = recurrence(A, W, activation, return_preact=True, backend="numba")
+    _, Z_ref = _reference(A, torch.tril(W, -1), activation)
+    assert_allclose(Z2.numpy(), Z_ref.numpy(), rtol=1e-10, atol=1e-12)
+    assert_allclose(H2.numpy(), H_ref.numpy(), rtol=1e-10, atol=1e-14)
+    gen = torch.Generator().manual_seed(0)
+    n, k = 5, 7
+    sign = torch.where(torch.rand(n, k, generator=gen) < 0.5, -1.0, 1.0)
+    A = (sign * (0.5 + torch.rand(n, k, generator=gen))).double().requires_grad_(True)
+    W = (0.05 * torch.randn(k, k, generator=gen)).double().requires_grad_(True)
+    assert torch.autograd.gradcheck(
+        lambda a, w: recurrence(a, w, activation, backend="numba"), (A, W)
+    )
