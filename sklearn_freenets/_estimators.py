@@ -107,6 +107,146 @@ class _EpochProgress(Callback):
         self.bar_ = None
 
 
+class _CosineLR(Callback):
+    """Anneal the optimizer's learning rate on a half cosine (``lr_schedule``).
+
+    Epoch ``t`` of a phase of ``t_max`` epochs (counted from history row
+    ``start``) trains with ``eta_min + (lr - eta_min) * (1 + cos(pi * t /
+    t_max)) / 2``; epochs past ``t_max`` stay at ``eta_min``. The rate used is
+    recorded in the history as ``lr``. Does nothing while ``active`` is False
+    (the L-BFGS polish).
+    """
+
+    def __init__(self, lr: float, t_max: int, eta_min: float) -> None:
+        self.lr = lr
+        self.t_max = t_max
+        self.eta_min = eta_min
+        self.start = 0
+        self.active = True
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        if not self.active:
+            return
+        t = min(max(len(net.history) - 1 - self.start, 0), self.t_max)
+        lr = self.eta_min + (self.lr - self.eta_min) * 0.5 * (
+            1.0 + np.cos(np.pi * t / max(self.t_max, 1))
+        )
+        for group in net.optimizer_.param_groups:
+            group["lr"] = float(lr)
+        net.history.record("lr", float(lr))
+
+
+class _KeepBest(Callback):
+    """Track the weights with the lowest training loss (``keep_best``).
+
+    skorch records the loss of the weights *before* each optimizer step, so the
+    weights are snapshotted at the start of each training batch, and the epoch's
+    training loss is credited to the last snapshot (exact for full-batch
+    training). The estimator resets it before a ``fit`` and calls
+    :meth:`restore` after it.
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.best_loss_ = np.inf
+        self.best_state_ = None
+        self.before_step_ = None
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if training:
+            self.before_step_ = copy.deepcopy(net.module_.state_dict())
+
+    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        loss = net.history[-1].get("train_loss", np.nan)
+        if self.before_step_ is not None and np.isfinite(loss):
+            if loss < self.best_loss_:
+                self.best_loss_, self.best_state_ = loss, self.before_step_
+
+    def restore(self, net, X, y) -> None:
+        """Load the best weights unless the final ones are at least as good."""
+        if self.best_state_ is not None:
+            with torch.no_grad():
+                Xt, yt = net.get_dataset(X, y)[slice(None)]
+                y_pred = net.infer(Xt)
+                final = float(net.get_loss(y_pred, torch.as_tensor(yt).to(y_pred)))
+            if not final <= self.best_loss_:
+                net.module_.load_state_dict(self.best_state_)
+        self.reset()
+
+
+class _FullBatch:
+    """A skorch iterator yielding the whole dataset as one batch (L-BFGS polish).
+
+    Yields ``dataset[:]`` once, skipping the DataLoader's row-by-row collation.
+    """
+
+    def __init__(self, dataset, batch_size=None, shuffle=False, **kwargs) -> None:
+        self.dataset = dataset
+
+    def __iter__(self):
+        yield self.dataset[slice(None)]
+
+    def __len__(self) -> int:
+        return 1
+
+
+# Smallest pre-activation of every neuron on the training data after init="active".
+_ACTIVE_MARGIN = 0.1
+# L-BFGS iterations (each one or more function evaluations) per polish epoch.
+_POLISH_ITER = 20
+# Cosine annealing goes down to lr * _COSINE_FLOOR.
+_COSINE_FLOOR = 1e-3
+
+_TORCH_ACTIVATIONS = {
+    "relu": torch.relu,
+    "squared_relu": lambda z: torch.relu(z) ** 2,
+    "tanh": torch.tanh,
+}
+
+
+@torch.no_grad()
+def _active_start(module: FreeNetModule, X: np.ndarray, y: np.ndarray | None) -> None:
+    """Shift biases so every neuron starts active; optionally fit the outputs.
+
+    Neurons are visited in order (neuron ``i`` reads neurons ``j < i``): neuron
+    ``i``'s encoder bias is raised by ``max(0, margin - min_n z_i)``, so that its
+    pre-activation is at least ``_ACTIVE_MARGIN`` on every row of ``X``. Then, if
+    ``y`` is given (regression), the decoder, its bias and the skip map are set
+    to the least-squares fit of ``y`` on the hidden activations (and ``X``).
+    """
+    param = module.weight
+    Xt = torch.as_tensor(np.asarray(X), dtype=param.dtype, device=param.device)
+    act = _TORCH_ACTIVATIONS[module.activation]
+    A = module.encoder(Xt)
+    Wm = module.masked_weight()
+    H = torch.zeros_like(A)
+    for i in range(module.k):
+        z = A[:, i] + H[:, :i] @ Wm[i, :i]
+        shift = torch.clamp(_ACTIVE_MARGIN - z.min(), min=0.0)
+        module.encoder.bias[i] += shift
+        H[:, i] = act(z + shift)
+    if y is None:
+        return
+    H = module.hidden(Xt)[0]
+    blocks = [module.decoder.weight]
+    if module.skip is not None:
+        H = torch.cat([H, Xt], dim=1)
+        blocks.append(module.skip.weight)
+    F = torch.cat([H, torch.ones_like(H[:, :1])], dim=1).cpu().double().numpy()
+    Y = np.asarray(y, dtype=np.float64).reshape(len(F), -1)
+    sol, *_ = np.linalg.lstsq(F, Y, rcond=None)
+    if not np.isfinite(sol).all():  # pragma: no cover - keep torch's start
+        return
+    sol = torch.as_tensor(sol, dtype=param.dtype, device=param.device)
+    start = 0
+    for weight in blocks:
+        weight.copy_(sol[start : start + weight.shape[1]].T)
+        start += weight.shape[1]
+    module.decoder.bias.copy_(sol[-1])
+
+
 def _accepts(func: Any, name: str) -> bool:
     """Whether ``func`` (an optimizer class, say) takes a parameter ``name``."""
     try:
@@ -156,6 +296,10 @@ class _BaseFreeNet(BaseEstimator):
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
         "net_params": [dict, None],
+        "lr_schedule": [StrOptions({"constant", "cosine"})],
+        "polish_epochs": [Interval(Integral, 0, None, closed="left")],
+        "init": [StrOptions({"default", "active"})],
+        "keep_best": ["boolean"],
     }
 
     def __init__(
@@ -179,6 +323,10 @@ class _BaseFreeNet(BaseEstimator):
         verbose=0,
         warm_start=False,
         net_params=None,
+        lr_schedule="constant",
+        polish_epochs=0,
+        init="default",
+        keep_best=False,
     ):
         self.k = k
         self.epsilon = epsilon
@@ -198,6 +346,10 @@ class _BaseFreeNet(BaseEstimator):
         self.verbose = verbose
         self.warm_start = warm_start
         self.net_params = net_params
+        self.lr_schedule = lr_schedule
+        self.polish_epochs = polish_epochs
+        self.init = init
+        self.keep_best = keep_best
 
     # -- hooks the subclasses fill in ------------------------------------------
     _criterion: type[torch.nn.Module]
@@ -293,23 +445,40 @@ class _BaseFreeNet(BaseEstimator):
                 ("divergence_guard", _DivergenceGuard())
             ]
             if self.evolve_rounds > 0:
-                evolve = FreeEvolve(
+                rule = FreeEvolve(
                     epsilon=self.epsilon,
                     epochs=[],
                     max_samples=self.evolve_max_samples,
                     random_state=self._seed,
                     verbose=bool(self.verbose),
                 )
-                callbacks.append(("free_evolve", evolve))
+                callbacks.append(("free_evolve", rule))
+            if self.lr_schedule == "cosine":
+                schedule = _CosineLR(self.lr, self.max_epochs, self.lr * _COSINE_FLOOR)
+                callbacks.append(("lr_schedule", schedule))
+            if self.keep_best:
+                callbacks.append(("keep_best", _KeepBest()))
             net = self._make_net(X.shape[1], self._seed, callbacks)
             with self._forked_rng(0):
                 net.initialize()
+            if self.init == "active":
+                _active_start(net.module_, X, self._lstsq_targets(y))
             self._set_fitted_state(net, [])
         else:
             self._check_same_architecture()
         net = self.net_
         evolve = dict(net.callbacks_).get("free_evolve")
         guard = dict(net.callbacks_)["divergence_guard"]
+        cosine = dict(net.callbacks_).get("lr_schedule")
+        if not isinstance(cosine, _CosineLR):
+            cosine = None
+        elif not incremental:
+            cosine.lr, cosine.eta_min = self.lr, self.lr * _COSINE_FLOOR
+            cosine.t_max, cosine.start = self.max_epochs, len(net.history)
+        keep = dict(net.callbacks_).get("keep_best")
+        keep = keep if isinstance(keep, _KeepBest) and not incremental else None
+        if keep is not None:
+            keep.reset()
         if evolve is not None:
             evolve.set_params(epsilon=self.epsilon, verbose=bool(self.verbose))
             evolve.epochs = (
@@ -328,6 +497,10 @@ class _BaseFreeNet(BaseEstimator):
         with self._forked_rng(self.n_iter_):
             try:
                 net.partial_fit(X, y, epochs=epochs)
+                if not incremental and self.polish_epochs > 0:
+                    self._polish(net, X, y, evolve, cosine)
+                if keep is not None:
+                    keep.restore(net, X, y)
                 if incremental and evolve is not None and self._round_due(evolve):
                     evolve.X_ = X
                     evolve.run_round(net, len(net.history))
@@ -340,6 +513,8 @@ class _BaseFreeNet(BaseEstimator):
                 if evolve is not None:
                     evolve.X_ = None
                 guard.snapshot_ = None
+                if keep is not None:
+                    keep.reset()
 
         self._set_fitted_state(net, [] if evolve is None else list(evolve.history_))
         if diverged:
@@ -352,6 +527,43 @@ class _BaseFreeNet(BaseEstimator):
                 stacklevel=3,
             )
         return self
+
+    def _lstsq_targets(self, y):
+        """Targets for the least-squares output start of ``init="active"``."""
+        return None
+
+    def _polish(self, net: NeuralNet, X, y, evolve, cosine) -> None:
+        """Run ``polish_epochs`` full-batch L-BFGS epochs, then restore the optimizer.
+
+        Each epoch is one L-BFGS step of ``_POLISH_ITER`` iterations (strong Wolfe
+        line search) on the whole training set. No FreeEvolve round and no
+        learning-rate schedule apply. The gradient optimizer (with its state) is
+        put back afterwards, so ``warm_start`` and ``partial_fit`` continue it.
+        """
+        optimizer, iterator = net.optimizer_, net.iterator_train
+        evolve_epochs = None if evolve is None else evolve.epochs
+        net.optimizer_ = torch.optim.LBFGS(
+            net.module_.parameters(),
+            lr=1.0,
+            max_iter=_POLISH_ITER,
+            history_size=50,
+            line_search_fn="strong_wolfe",
+            tolerance_grad=0.0,  # small losses (exact fits): never stop on scale
+            tolerance_change=0.0,
+        )
+        net.iterator_train = _FullBatch
+        if evolve is not None:
+            evolve.epochs = []
+        if cosine is not None:
+            cosine.active = False
+        try:
+            net.partial_fit(X, y, epochs=self.polish_epochs)
+        finally:
+            net.optimizer_, net.iterator_train = optimizer, iterator
+            if evolve is not None:
+                evolve.epochs = evolve_epochs
+            if cosine is not None:
+                cosine.active = True
 
     @contextlib.contextmanager
     def _forked_rng(self, offset: int):
@@ -503,6 +715,46 @@ class FreeNetClassifier(ClassifierMixin, _BaseFreeNet):
         Extra keyword arguments for the underlying :class:`skorch.NeuralNet`
         (for example ``{"optimizer": torch.optim.SGD, "optimizer__momentum":
         0.9}`` or ``{"callbacks": [...]}``), applied over the defaults.
+    lr_schedule : {"constant", "cosine"}, default="constant"
+        Learning rate over the ``max_epochs`` epochs of a ``fit``:
+        ``"constant"`` keeps ``lr``; ``"cosine"`` anneals it on a half cosine
+        from ``lr`` (first epoch) towards ``lr / 1000``, recording the rate of
+        each epoch in ``net_.history`` as ``lr``. Set at the first fit; with
+        :meth:`partial_fit` the annealing runs over the first ``max_epochs``
+        calls, then stays at ``lr / 1000``.
+
+        .. versionadded:: 0.1
+    polish_epochs : int, default=0
+        After the ``max_epochs`` gradient epochs of ``fit``, run this many
+        full-batch L-BFGS epochs (each one step of 20 L-BFGS iterations with a
+        strong Wolfe line search, on the whole training set), with no
+        FreeEvolve round. They count in ``n_iter_`` and ``loss_curve_``. The
+        gradient optimizer is restored afterwards; :meth:`partial_fit` does not
+        polish. Useful for small, smooth problems (fitting polynomials),
+        costly on large data sets.
+
+        .. versionadded:: 0.1
+    init : {"default", "active"}, default="default"
+        Weight initialisation. ``"default"``: torch's. ``"active"``: torch's,
+        then every neuron's encoder bias is raised, neuron by neuron, so that
+        its pre-activation is at least 0.1 on every training sample (a neuron
+        that starts inactive everywhere gets no gradient). Suits
+        ``activation="squared_relu"`` and smooth regression, not ReLU
+        networks (a ReLU net with every unit active is affine on the data).
+        For :class:`FreeNetRegressor` the decoder, its bias and the skip map
+        are then set to the least-squares fit of the targets.
+
+        .. versionadded:: 0.1
+    keep_best : bool, default=False
+        At the end of ``fit`` (polish included), restore the weights with the
+        lowest training loss seen, unless the final weights are at least as
+        good. The loss of an epoch is credited to the weights at the start of
+        its last batch, so this is exact with full-batch training
+        (``batch_size`` at least the number of samples) and approximate
+        otherwise. It copies the weights at every batch: meant for small
+        networks. Not applied by :meth:`partial_fit`.
+
+        .. versionadded:: 0.1
 
     Attributes
     ----------
@@ -738,6 +990,29 @@ class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
         :class:`FreeNetClassifier`.
     net_params : dict or None, default=None
         Extra keyword arguments for the underlying :class:`skorch.NeuralNet`.
+    lr_schedule : {"constant", "cosine"}, default="constant"
+        ``"cosine"`` anneals the learning rate from ``lr`` towards ``lr / 1000``
+        over the ``max_epochs`` epochs, see :class:`FreeNetClassifier`.
+
+        .. versionadded:: 0.1
+    polish_epochs : int, default=0
+        Full-batch L-BFGS epochs (20 iterations each) run after the
+        ``max_epochs`` gradient epochs of ``fit``, see :class:`FreeNetClassifier`.
+
+        .. versionadded:: 0.1
+    init : {"default", "active"}, default="default"
+        ``"active"``: raise the encoder biases, neuron by neuron, so that every
+        pre-activation is at least 0.1 on the training data, then set the
+        decoder, its bias and the skip map to the least-squares fit of the
+        targets on the resulting features. Suits ``activation="squared_relu"``
+        (for example polynomial regression), not ReLU networks.
+
+        .. versionadded:: 0.1
+    keep_best : bool, default=False
+        At the end of ``fit``, restore the weights with the lowest training loss
+        seen (exact with full-batch training), see :class:`FreeNetClassifier`.
+
+        .. versionadded:: 0.1
 
     Attributes
     ----------
@@ -762,6 +1037,16 @@ class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
     --------
     FreeNetClassifier : The same network for classification.
     sklearn.neural_network.MLPRegressor : A layered network.
+
+    Notes
+    -----
+    To fit a smooth function (a polynomial, say) to high accuracy, combine the
+    training options: ``FreeNetRegressor(k, activation="squared_relu",
+    skip=True, evolve_rounds=0, dtype="float64", batch_size=n_samples,
+    max_epochs=1000, lr=1e-2, alpha=0, lr_schedule="cosine",
+    polish_epochs=50, init="active", keep_best=True)`` (full-batch Adam,
+    cosine-annealed, then L-BFGS, from a start where every neuron is active); see
+    ``benchmarks/bench_polynomials.py``.
 
     Examples
     --------
@@ -793,6 +1078,9 @@ class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
 
     def _n_outputs(self) -> int:
         return self._n_targets
+
+    def _lstsq_targets(self, y):
+        return y
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):

@@ -446,7 +446,7 @@ def _load_numba_kernels() -> dict[str, Callable[..., Any]]:
         _nb_act_grad = numba.njit(inline="always")(_nb_act_grad)
         # Reassociation lets numba vectorize the inner products; no other fast-math
         # flag is used, so NaN and inf propagate as in torch.
-        options = {"nogil": True, "fastmath": {"reassoc", "contract"}}
+        options: dict[str, Any] = {"nogil": True, "fastmath": {"reassoc", "contract"}}
         kernels = {}
         for name, func in (
             ("forward", _nb_forward),

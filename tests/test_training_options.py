@@ -1,0 +1,195 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Tests of the training options: lr_schedule, polish_epochs, init, keep_best."""
+
+import numpy as np
+import pytest
+import torch
+from numpy.testing import assert_allclose
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sklearn_freenets import FreeNetClassifier, FreeNetRegressor
+
+
+def _poly_data(n=200, degree=4, seed=0):
+    X = np.random.default_rng(seed).uniform(0.0, 1.0, size=(n, 1))
+    return X, 0.7 * X[:, 0] ** degree
+
+
+_RECIPE = dict(
+    activation="squared_relu",
+    skip=True,
+    evolve_rounds=0,
+    dtype="float64",
+    alpha=0.0,
+    lr=1e-2,
+)
+
+
+@pytest.mark.parametrize("Estimator", [FreeNetClassifier, FreeNetRegressor])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"lr_schedule": "linear"},
+        {"polish_epochs": -1},
+        {"polish_epochs": 1.5},
+        {"init": "zeros"},
+        {"keep_best": "yes"},
+    ],
+)
+def test_invalid_training_options(Estimator, params):
+    """Check that invalid training options raise InvalidParameterError."""
+    X, y = _poly_data(20)
+    y = (y > y.mean()).astype(int) if Estimator is FreeNetClassifier else y
+    with pytest.raises(InvalidParameterError):
+        Estimator(k=2, max_epochs=1, **params).fit(X, y)
+
+
+@pytest.mark.parametrize("Estimator", [FreeNetClassifier, FreeNetRegressor])
+def test_defaults_unchanged(Estimator):
+    """Check that the new options default to the previous behaviour."""
+    params = Estimator().get_params()
+    assert params["lr_schedule"] == "constant"
+    assert params["polish_epochs"] == 0
+    assert params["init"] == "default"
+    assert params["keep_best"] is False
+    X, y = _poly_data(40)
+    reg = FreeNetRegressor(k=3, max_epochs=3, evolve_rounds=0, random_state=0)
+    reg.fit(X, y)
+    assert "lr" not in reg.net_.history[-1]
+    assert reg.n_iter_ == 3
+
+
+def test_cosine_lr_decays():
+    """Check that lr_schedule="cosine" anneals the rate from lr to lr / 1000."""
+    X, y = _poly_data(50)
+    reg = FreeNetRegressor(
+        k=3, max_epochs=20, lr=1e-2, lr_schedule="cosine", random_state=0
+    ).fit(X, y)
+    lrs = np.array(reg.net_.history[:, "lr"])
+    assert len(lrs) == 20
+    assert_allclose(lrs[0], 1e-2)
+    assert np.all(np.diff(lrs) < 0)
+    t = np.arange(20)
+    expected = 1e-5 + (1e-2 - 1e-5) * 0.5 * (1 + np.cos(np.pi * t / 20))
+    assert_allclose(lrs, expected)
+    assert_allclose(reg.net_.optimizer_.param_groups[0]["lr"], lrs[-1])
+
+
+def test_cosine_lr_restarts_on_warm_start():
+    """Check that each warm-started fit anneals again from lr."""
+    X, y = _poly_data(50)
+    reg = FreeNetRegressor(
+        k=3, max_epochs=5, lr_schedule="cosine", warm_start=True, random_state=0
+    )
+    reg.fit(X, y).fit(X, y)
+    lrs = reg.net_.history[:, "lr"]
+    assert len(lrs) == 10
+    assert_allclose(lrs[:5], lrs[5:])
+
+
+def test_polish_runs_lbfgs(monkeypatch):
+    """Check that polish_epochs run L-BFGS steps after the gradient epochs."""
+    steps = []
+    original = torch.optim.LBFGS.step
+
+    def counting_step(self, closure):
+        steps.append(closure)
+        return original(self, closure)
+
+    monkeypatch.setattr(torch.optim.LBFGS, "step", counting_step)
+    X, y = _poly_data(100)
+    reg = FreeNetRegressor(
+        k=3, max_epochs=5, batch_size=16, polish_epochs=4, random_state=0, **_RECIPE
+    ).fit(X, y)
+    assert len(steps) == 4  # one full-batch step per polish epoch
+    assert reg.n_iter_ == 9
+    assert len(reg.loss_curve_) == 9
+    assert reg.loss_curve_[-1] < reg.loss_curve_[4]
+    # the gradient optimizer is put back (warm_start / partial_fit continue it)
+    assert isinstance(reg.net_.optimizer_, torch.optim.Adam)
+    reg.partial_fit(X, y)
+    assert len(steps) == 4 and reg.n_iter_ == 10
+
+
+def test_polish_keeps_evolve_rounds_in_gradient_epochs():
+    """Check that no FreeEvolve round runs during the polish epochs."""
+    X, y = _poly_data(100)
+    reg = FreeNetRegressor(
+        k=4, max_epochs=6, evolve_rounds=2, polish_epochs=3, random_state=0
+    ).fit(X, y)
+    assert all(rec["epoch"] <= 6 for rec in reg.evolution_history_)
+
+
+@pytest.mark.parametrize("Estimator", [FreeNetClassifier, FreeNetRegressor])
+@pytest.mark.parametrize("skip", [False, True])
+def test_active_init_makes_every_neuron_active(Estimator, skip):
+    """Check that init="active" starts every neuron with pre-activation >= 0.1."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-2, 2, size=(80, 3))
+    y = X[:, 0] - X[:, 1] ** 2
+    if Estimator is FreeNetClassifier:
+        y = (y > 0).astype(int)
+    est = Estimator(
+        k=5,
+        activation="squared_relu",
+        skip=skip,
+        init="active",
+        evolve_rounds=0,
+        max_epochs=1,
+        lr=1e-12,  # keep the start: one negligible step
+        dtype="float64",
+        random_state=0,
+    ).fit(X, y)
+    Z = est.net_.module_.preactivations(torch.as_tensor(X))
+    assert Z.min() >= 0.1 - 1e-4  # one step of size 1e-12 since the start
+
+    plain = Estimator(
+        k=5,
+        activation="squared_relu",
+        skip=skip,
+        evolve_rounds=0,
+        max_epochs=1,
+        lr=1e-12,
+        dtype="float64",
+        random_state=0,
+    ).fit(X, y)
+    assert plain.net_.module_.preactivations(torch.as_tensor(X)).min() < 0.1
+
+
+def test_active_init_fits_output_by_least_squares():
+    """Check that the regressor's active start is the least-squares output fit."""
+    X, y = _poly_data(200, degree=2)
+    reg = FreeNetRegressor(
+        k=2, max_epochs=1, init="active", random_state=0, **(_RECIPE | {"lr": 1e-12})
+    ).fit(X, y)
+    # x^2 is in the span of one always-active squared-ReLU neuron and the skip
+    assert reg.loss_curve_[0] < 1e-20
+
+
+def test_keep_best_restores_lowest_training_loss():
+    """Check that keep_best ends on weights no worse than the best epoch."""
+    X, y = _poly_data(200, degree=2)
+    common = dict(k=2, max_epochs=30, batch_size=200, init="active", random_state=0)
+    common |= _RECIPE | {"lr": 0.1}
+    plain = FreeNetRegressor(**common).fit(X, y)
+    best = FreeNetRegressor(**common, keep_best=True).fit(X, y)
+    assert_allclose(plain.loss_curve_, best.loss_curve_)
+    final = np.mean((best.predict(X) - y) ** 2)
+    assert final <= min(best.loss_curve_) * (1 + 1e-6) + 1e-30
+    assert np.mean((plain.predict(X) - y) ** 2) > final
+
+
+def test_recipe_fits_polynomial():
+    """Check that the training options fit a quartic far better than the defaults."""
+    X, y = _poly_data(200, degree=4)
+    X_test = np.linspace(0.0, 1.0, 501).reshape(-1, 1)
+    y_test = 0.7 * X_test[:, 0] ** 4
+    common = dict(k=4, batch_size=200, max_epochs=200, random_state=0) | _RECIPE
+    recipe = FreeNetRegressor(
+        **common, lr_schedule="cosine", polish_epochs=10, init="active", keep_best=True
+    ).fit(X, y)
+    plain = FreeNetRegressor(**common).fit(X, y)
+    mse_recipe = np.mean((recipe.predict(X_test) - y_test) ** 2)
+    mse_plain = np.mean((plain.predict(X_test) - y_test) ** 2)
+    assert mse_recipe < 1e-6
+    assert mse_recipe < mse_plain / 100
