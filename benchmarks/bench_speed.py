@@ -20,9 +20,7 @@ callback times every training step (forward + backward + Adam step) between
 warm-up and the report gives medians. Inference is the median time of one forward
 pass on a batch of 128 under ``torch.no_grad()``.
 
-The FreeNet is ``sklearn_freenets._module.FreeNetModule`` when it can be imported,
-otherwise a minimal local equivalent (encoder ``Linear``, weights ``W`` times a
-boolean adjacency buffer, the recurrence, decoder ``Linear``).
+The FreeNet is ``sklearn_freenets._module.FreeNetModule`` with the dense graph.
 
 How to run
 ----------
@@ -51,12 +49,9 @@ and 1.06x for inference at ``k=100``.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import inspect
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +62,7 @@ from skorch.callbacks import Callback
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sklearn_freenets import _kernel  # noqa: E402
+from sklearn_freenets._module import FreeNetModule  # noqa: E402
 
 N_FEATURES = 784
 N_CLASSES = 10
@@ -103,68 +99,6 @@ class MLP(torch.nn.Module):
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         return self.out(torch.relu(self.hidden(X)))
-
-
-class LocalFreeNet(torch.nn.Module):
-    """Minimal FreeNet used when ``FreeNetModule`` is not available."""
-
-    def __init__(
-        self,
-        n_features: int,
-        k: int,
-        n_outputs: int,
-        activation: str = "relu",
-        backend: str = "auto",
-    ) -> None:
-        super().__init__()
-        self.activation = activation
-        self.backend = backend
-        self.encoder = torch.nn.Linear(n_features, k)
-        self.W = torch.nn.Parameter(torch.randn(k, k) / k**0.5)
-        self.register_buffer("adjacency", torch.ones(k, k, dtype=torch.bool).tril(-1))
-        self.decoder = torch.nn.Linear(k, n_outputs)
-
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        H = _kernel.recurrence(
-            self.encoder(X),
-            self.W * self.adjacency,
-            self.activation,
-            backend=self.backend,
-        )
-        return self.decoder(H)
-
-
-def _freenet_factory() -> tuple[Callable[..., torch.nn.Module], str, bool]:
-    """Return the FreeNet class, its name and whether it takes ``backend``."""
-    try:
-        from sklearn_freenets._module import FreeNetModule
-    except Exception as exc:  # not written yet, or the package is incomplete
-        print(f"# FreeNetModule unavailable ({type(exc).__name__}: {exc});")
-        print("# using the local minimal FreeNet module instead.")
-        return LocalFreeNet, "LocalFreeNet", True
-    takes_backend = "backend" in inspect.signature(FreeNetModule).parameters
-    return FreeNetModule, "sklearn_freenets._module.FreeNetModule", takes_backend
-
-
-@contextlib.contextmanager
-def _backend(backend: str, patch: bool) -> Iterator[None]:
-    """Force the recurrence backend by patching the module's ``recurrence``."""
-    if not patch:
-        yield
-        return
-    import sklearn_freenets._module as module
-
-    original = module.recurrence
-
-    def forced(*args, **kwargs):
-        kwargs["backend"] = backend
-        return original(*args, **kwargs)
-
-    module.recurrence = forced
-    try:
-        yield
-    finally:
-        module.recurrence = original
 
 
 def _time_inference(module: torch.nn.Module, X: torch.Tensor, n: int) -> list[float]:
@@ -216,12 +150,11 @@ def main(argv: list[str] | None = None) -> None:
     y = rng.integers(0, N_CLASSES, size=n).astype(np.int64)
     X_batch = torch.from_numpy(X[: args.batch_size])
 
-    FreeNet, freenet_name, takes_backend = _freenet_factory()
     print(
         f"# torch {torch.__version__}, threads={torch.get_num_threads()}, "
         f"clock={args.clock}"
     )
-    print(f"# FreeNet module: {freenet_name}; activation={args.activation}")
+    print(f"# FreeNet module: FreeNetModule; activation={args.activation}")
     print(
         f"# batch={args.batch_size}, steps/epoch={args.n_batches}, "
         f"timed epochs={args.repeats} (+1 warm-up), medians in ms"
@@ -240,10 +173,8 @@ def main(argv: list[str] | None = None) -> None:
         models: dict[str, tuple[NeuralNetClassifier, list[float], str]] = {}
         specs: list[tuple[str, type, dict, str]] = [("mlp", MLP, {}, "auto")]
         for backend in variants:
-            extra = {"activation": args.activation}
-            if takes_backend:
-                extra["backend"] = backend
-            specs.append((f"fn-{backend}", FreeNet, extra, backend))
+            extra = {"activation": args.activation, "backend": backend}
+            specs.append((f"fn-{backend}", FreeNetModule, extra, backend))
         for name, cls, extra, backend in specs:
             times: list[float] = []
             params = {f"module__{key}": val for key, val in extra.items()}
@@ -267,16 +198,14 @@ def main(argv: list[str] | None = None) -> None:
         # Warm-up epoch (compiles the kernels), then interleaved timed epochs.
         infer: dict[str, list[float]] = {name: [] for name in models}
         for rep in range(args.repeats + 1):
-            for name, (net, times, backend) in models.items():
-                patch = name != "mlp" and not takes_backend
-                with _backend(backend, patch):
-                    if rep == 0:
-                        net.fit(X, y)
-                        times.clear()
-                        _time_inference(net.module_, X_batch, 5)
-                    else:
-                        net.partial_fit(X, y)
-                        infer[name] += _time_inference(net.module_, X_batch, 20)
+            for name, (net, times, _) in models.items():
+                if rep == 0:
+                    net.fit(X, y)
+                    times.clear()
+                    _time_inference(net.module_, X_batch, 5)
+                else:
+                    net.partial_fit(X, y)
+                    infer[name] += _time_inference(net.module_, X_batch, 20)
         med = {name: 1e3 * statistics.median(t) for name, (_, t, _) in models.items()}
         # Spread of the train ratio: per timed epoch, median step ratio.
         n_b = args.n_batches
