@@ -2,6 +2,9 @@
 """Shared fixtures: fixed seeds and the location of the offline data sets."""
 
 import os
+import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -33,3 +36,38 @@ def data_home():
             f"MNIST-family data not found in {path} (set SKLEARN_FREENETS_DATA)"
         )
     return path
+
+
+_PREDICT_IN_NEW_PROCESS = """
+import pickle, sys, warnings
+import numpy as np
+warnings.simplefilter("ignore")
+model = pickle.load(open(sys.argv[1], "rb"))
+np.save(sys.argv[4], getattr(model, sys.argv[3])(np.load(sys.argv[2])))
+"""
+
+
+@pytest.fixture
+def predict_in_new_process(tmp_path):
+    """Return a function that pickles an estimator and predicts in a fresh Python."""
+
+    def run(estimator, X, method="predict", env=None):
+        paths = [tmp_path / "model.pkl", tmp_path / "X.npy", tmp_path / "out.npy"]
+        paths[0].write_bytes(pickle.dumps(estimator))
+        np.save(paths[1], X)
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _PREDICT_IN_NEW_PROCESS,
+                str(paths[0]),
+                str(paths[1]),
+                method,
+                str(paths[2]),
+            ],
+            check=True,
+            env=None if env is None else {**os.environ, **env},
+        )
+        return np.load(paths[2])
+
+    return run

@@ -2,8 +2,6 @@
 """Tests of FreeNetClassifier and FreeNetRegressor beyond scikit-learn's checks."""
 
 import pickle
-import subprocess
-import sys
 import warnings
 
 import numpy as np
@@ -130,7 +128,7 @@ def test_same_seed_same_model_and_global_rng_untouched(Estimator):
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
-def test_clone_and_pickle_round_trip(Estimator, tmp_path):
+def test_clone_and_pickle_round_trip(Estimator, predict_in_new_process):
     """Check clone, and that a pickle predicts identically, also in a new process."""
     X, y = _xy(Estimator)
     est = Estimator(**FAST).fit(X, y)
@@ -140,17 +138,7 @@ def test_clone_and_pickle_round_trip(Estimator, tmp_path):
     loaded = pickle.loads(pickle.dumps(est))
     assert_array_equal(loaded.predict(X), est.predict(X))
     assert_array_equal(loaded.adjacency_, est.adjacency_)
-    path = tmp_path / "model.pkl"
-    path.write_bytes(pickle.dumps(est))
-    np.save(tmp_path / "X.npy", X)
-    code = (
-        "import pickle, sys, numpy as np; "
-        "m = pickle.load(open(sys.argv[1], 'rb')); "
-        "np.save(sys.argv[3], m.predict(np.load(sys.argv[2])))"
-    )
-    paths = [str(path), str(tmp_path / "X.npy"), str(tmp_path / "pred.npy")]
-    subprocess.run([sys.executable, "-c", code, *paths], check=True)
-    assert_array_equal(np.load(tmp_path / "pred.npy"), est.predict(X))
+    assert_array_equal(predict_in_new_process(est, X), est.predict(X))
 
 
 def test_predictions_batch_invariant():

@@ -2,11 +2,7 @@
 """Scaling out: dask clusters, joblib workers, successive halving and devices."""
 
 import os
-import pickle
-import subprocess
-import sys
 
-import numpy as np
 import pytest
 import torch
 from numpy.testing import assert_allclose, assert_array_equal
@@ -155,21 +151,12 @@ def test_fit_predict_on_cuda(wine, device):
 
 
 @needs_cuda
-def test_cuda_pickle_loads_on_cpu_only_machine(wine, tmp_path):
+def test_cuda_pickle_loads_on_cpu_only_machine(wine, predict_in_new_process):
     """Check that a model trained on a GPU unpickles and predicts without CUDA."""
     X, y = wine
     X = StandardScaler().fit_transform(X)
     gpu = FreeNetClassifier(k=8, device="cuda", **FAST).fit(X, y)
-    path = tmp_path / "gpu.pkl"
-    path.write_bytes(pickle.dumps(gpu))
-    np.save(tmp_path / "X.npy", X)
-    code = (
-        "import pickle, sys, warnings, numpy as np\n"
-        "warnings.simplefilter('ignore')\n"
-        "m = pickle.load(open(sys.argv[1], 'rb'))\n"
-        "np.save(sys.argv[3], m.predict_proba(np.load(sys.argv[2])))\n"
+    proba = predict_in_new_process(
+        gpu, X, "predict_proba", env={"CUDA_VISIBLE_DEVICES": ""}
     )
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
-    paths = [str(path), str(tmp_path / "X.npy"), str(tmp_path / "p.npy")]
-    subprocess.run([sys.executable, "-c", code, *paths], check=True, env=env)
-    assert_allclose(np.load(tmp_path / "p.npy"), gpu.predict_proba(X), atol=1e-5)
+    assert_allclose(proba, gpu.predict_proba(X), atol=1e-5)
