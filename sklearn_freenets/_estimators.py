@@ -25,7 +25,7 @@ from skorch.callbacks import Callback
 from skorch.dataset import ValidSplit
 
 from sklearn_freenets._evolve import FreeEvolve
-from sklearn_freenets._kernel import ACTIVATIONS
+from sklearn_freenets._kernel import ACTIVATIONS, apply_activation
 from sklearn_freenets._module import FreeNetModule, initial_adjacency
 
 __all__ = ["FreeNetClassifier", "FreeNetRegressor"]
@@ -199,12 +199,6 @@ _POLISH_ITER = 20
 # Cosine annealing goes down to lr * _COSINE_FLOOR.
 _COSINE_FLOOR = 1e-3
 
-_TORCH_ACTIVATIONS = {
-    "relu": torch.relu,
-    "squared_relu": lambda z: torch.relu(z) ** 2,
-    "tanh": torch.tanh,
-}
-
 
 @torch.no_grad()
 def _active_start(module: FreeNetModule, X: np.ndarray, y: np.ndarray | None) -> None:
@@ -218,7 +212,6 @@ def _active_start(module: FreeNetModule, X: np.ndarray, y: np.ndarray | None) ->
     """
     param = module.weight
     Xt = torch.as_tensor(np.asarray(X), dtype=param.dtype, device=param.device)
-    act = _TORCH_ACTIVATIONS[module.activation]
     A = module.encoder(Xt)
     Wm = module.masked_weight()
     H = torch.zeros_like(A)
@@ -226,7 +219,7 @@ def _active_start(module: FreeNetModule, X: np.ndarray, y: np.ndarray | None) ->
         z = A[:, i] + H[:, :i] @ Wm[i, :i]
         shift = torch.clamp(_ACTIVE_MARGIN - z.min(), min=0.0)
         module.encoder.bias[i] += shift
-        H[:, i] = act(z + shift)
+        H[:, i] = apply_activation(z + shift, module.activation)
     if y is None:
         return
     H = module.hidden(Xt)[0]

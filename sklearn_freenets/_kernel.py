@@ -553,6 +553,11 @@ def _torch_act(z: torch.Tensor, act: int) -> torch.Tensor:
     return torch.tanh(z)
 
 
+def apply_activation(z: torch.Tensor, activation: str) -> torch.Tensor:
+    """Apply the named activation (one of ``ACTIVATIONS``) with torch operations."""
+    return _torch_act(z, _ACT_CODES[activation])
+
+
 def _torch_act_grad(H: torch.Tensor, act: int) -> torch.Tensor:
     """Derivative of the activation, expressed through its output ``H``."""
     if act == _RELU:
