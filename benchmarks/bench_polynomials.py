@@ -33,12 +33,16 @@ set to the least-squares fit on the hidden features. The ReLU MLP skips the shif
 ReLU net with every unit active is affine on the data) and keeps torch's
 initialisation with the least-squares output layer. No weight decay. The FreeNet gets
 all of it through estimator parameters: ``FreeNetRegressor(..., batch_size=1000,
-max_epochs=adam_epochs, lr=lr, alpha=0, dtype="float64", lr_schedule="cosine",
-polish_epochs=lbfgs_epochs, init="active", keep_best=True)`` (``init="active"``
-includes the least-squares output; ``--start shift`` is not available for it and runs
-as ``active``; its L-BFGS epochs have the library's fixed 20 iterations). The MLPs get
-the same recipe as skorch callbacks and a full-batch iterator through ``net_params``
-below.
+max_epochs=adam_epochs, n_iter_no_change=np.inf, lr=lr, alpha=0, dtype="float64",
+standardize_targets=False, lr_schedule="cosine", polish_epochs=lbfgs_epochs,
+init="active", keep_best=True)`` (``n_iter_no_change=np.inf``: exactly
+``adam_epochs`` Adam epochs, no stopping criterion; ``standardize_targets=False``:
+trained on ``y`` itself, as the MLPs are; ``init="active"`` includes the
+least-squares output; ``--start shift`` is not available for it and runs as
+``active``, ``--start default`` is ``init="torch"``; its L-BFGS epochs have the
+library's fixed 20 iterations). The MLPs are plain skorch nets, not FreeNet
+estimators, so they get the same recipe as the skorch callbacks and the full-batch
+iterator below.
 
 Data, per configuration and seed: ``a ~ U[-1, 1]`` from ``default_rng([seed, N])``
 (so the same ``a`` for ``k = 4`` and ``k = 8``), 1,000 training inputs uniform in
@@ -118,7 +122,7 @@ ROOT = Path(__file__).resolve().parent / "results"
 
 
 # --------------------------------------------------------------------------------------
-# Training pieces shared by every model (given to skorch through net_params)
+# Training pieces of the MLPs (the FreeNet has them as estimator parameters)
 # --------------------------------------------------------------------------------------
 class FullBatch:
     """A skorch iterator yielding the whole dataset as one batch (no collation).
@@ -315,13 +319,15 @@ def fit_freenet(X, y, k, seed, args):
         evolve_rounds=0,
         skip=True,
         max_epochs=args.adam_epochs,
+        n_iter_no_change=np.inf,
         batch_size=len(X),
         lr=args.lr,
         alpha=0.0,
         dtype="float64",
+        standardize_targets=False,
         lr_schedule="cosine",
         polish_epochs=args.lbfgs_epochs,
-        init="default" if args.start == "default" else "active",
+        init="torch" if args.start == "default" else "active",
         keep_best=True,
         random_state=seed,
     )
@@ -529,7 +535,8 @@ def recipe_text(args, seeds):
         + "best training loss kept. FreeNet, estimator parameters only: "
         "FreeNetRegressor(k, activation='squared_relu', initial_graph='dense', "
         "evolve_rounds=0, skip=True, alpha=0, dtype='float64', batch_size=1000, "
-        f"max_epochs={args.adam_epochs}, lr={args.lr:g}, lr_schedule='cosine', "
+        f"max_epochs={args.adam_epochs}, n_iter_no_change=np.inf, lr={args.lr:g}, "
+        "standardize_targets=False, lr_schedule='cosine', "
         f"polish_epochs={args.lbfgs_epochs}, init='active', keep_best=True). "
         "MLPs: two hidden layers of ceil(k/2) and floor(k/2) neurons. "
         "Exact: theory.polynomial_freenet (auto method), only where "

@@ -4,9 +4,11 @@
 What it shows
 -------------
 One ``FreeNetClassifier`` trained with the Table 2 settings of
-``benchmarks/bench_table2.py`` (its ``DEFAULTS``: Adam, lr 3e-3, 10 epochs,
-epsilon 0.1, at most 5 rounds, empty start) on one data set, and, for contrast,
-the same network started from the dense DAG. For each start it saves:
+``benchmarks/bench_table2.py`` (its ``DEFAULTS``: Adam, lr 3e-3, batch 128,
+PyTorch's initialisation, exactly 10 epochs, epsilon 0.1, at most 5 rounds spread
+over the epochs as in ``bench_table2.fixed_budget``, empty start) on one data set,
+and, for contrast, the same network started from the dense DAG. For each start it
+saves:
 
 - ``fig6_<dataset>_<start>.png``: edges added and pruned per FreeEvolve round;
 - ``fig7_<dataset>_<start>.png``: NCAM / NCIM value distributions, first and last
@@ -47,7 +49,7 @@ from sklearn_freenets import (  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from bench_table2 import DEFAULTS  # noqa: E402
+from bench_table2 import DEFAULTS, fixed_budget  # noqa: E402
 
 LOADERS = {
     "mnist": datasets.load_mnist,
@@ -82,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
             batch_size=DEFAULTS["batch_size"],
             lr=DEFAULTS["lr"],
             alpha=DEFAULTS["alpha"],
+            init=DEFAULTS["init"],
             random_state=args.seed,
+            **fixed_budget(DEFAULTS),
         ).fit(X, y)
         rounds = [(r["n_added"], r["n_pruned"]) for r in clf.evolution_history_]
         print(

@@ -81,18 +81,27 @@ print(f"Subsample: {X_train.shape[0]} training and {X_test.shape[0]} test images
 # ---------------------------------
 #
 # The network has ``k=64`` neurons and starts from the dense graph (every edge
-# ``j -> i`` with ``j < i``). Training runs ``max_epochs=10`` epochs split into
-# ``evolve_rounds + 1 = 5`` phases, with a FreeEvolve round after epochs 2, 4,
-# 6 and 8; evolution stops early once a round changes nothing. The activity
-# that decides the changes is recorded on at most ``evolve_max_samples``
-# training images. ``verbose=1`` shows a progress bar over the epochs and
-# prints one line per round.
+# ``j -> i`` with ``j < i``). Training runs exactly ``max_epochs=10`` epochs
+# (``n_iter_no_change=np.inf`` turns off the stopping criterion, which would
+# otherwise end training once the loss stops improving). A FreeEvolve round
+# runs after every ``evolve_every=2`` epochs, so after epochs 2, 4, 6 and 8
+# for ``evolve_rounds=4``: the rounds split the epochs into 5 phases and the
+# last phase trains the final graph. Evolution stops early once a round
+# changes nothing. The activity that decides the changes is recorded on at
+# most ``evolve_max_samples`` training images. ``verbose=1`` shows a progress
+# bar over the epochs and prints one line per round.
+import numpy as np
+
 from sklearn_freenets import FreeNetClassifier
 
-common_params = dict(k=64, max_epochs=10, lr=3e-3, random_state=0)
+common_params = dict(
+    k=64, max_epochs=10, n_iter_no_change=np.inf, lr=3e-3, random_state=0
+)
 freenet = FreeNetClassifier(
     **common_params,
+    initial_graph="dense",
     evolve_rounds=4,
+    evolve_every=2,
     epsilon=0.2,
     evolve_max_samples=3_000,
     verbose=1,
@@ -102,8 +111,8 @@ print(f"Edges after training: {freenet.n_edges_} (dense start: {64 * 63 // 2})")
 
 # %%
 # Each round is recorded in ``evolution_history_``: the epoch after which it
-# ran, the number of edges added and pruned, and the NCAM / NCIM values of all
-# neuron pairs.
+# ran (counted from 1), the number of edges added and pruned, and the NCAM /
+# NCIM values of all neuron pairs.
 for record in freenet.evolution_history_:
     print(
         f"round {record['round']} after epoch {record['epoch']}: "
@@ -119,7 +128,7 @@ for record in freenet.evolution_history_:
 # add, so FreeEvolve only prunes: pairs of neurons that are both silent on
 # most images lose their edge. Most of the pruning happens in the first round;
 # once a round changes nothing, evolution stops (the round is marked
-# "converged" in the log above) and the remaining epochs train the final graph.
+# "settled" in the log above) and the remaining epochs train the final graph.
 import matplotlib.pyplot as plt
 
 from sklearn_freenets.plotting import (

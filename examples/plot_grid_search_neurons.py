@@ -23,8 +23,11 @@ print(__doc__)
 # The wine data set has 178 samples, 13 features of very different scales and
 # 3 classes. Neural networks train best on standardised features, so a
 # :class:`~sklearn.preprocessing.StandardScaler` comes first in the pipeline.
-# The FreeNet starts from the dense graph on its ``k`` neurons and evolves it
-# in two FreeEvolve rounds.
+# The FreeNet starts from the dense graph on its ``k`` neurons and trains for
+# exactly 30 epochs (``n_iter_no_change=np.inf``: no early end once the loss
+# stops improving), evolving the graph in up to two FreeEvolve rounds, after
+# epochs 10 and 20 (``evolve_every=10``).
+import numpy as np
 from sklearn.datasets import load_wine
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -40,8 +43,11 @@ pipeline = Pipeline(
         (
             "freenet",
             FreeNetClassifier(
+                initial_graph="dense",
                 evolve_rounds=2,
+                evolve_every=10,
                 max_epochs=30,
+                n_iter_no_change=np.inf,
                 batch_size=32,
                 lr=1e-2,
                 random_state=0,

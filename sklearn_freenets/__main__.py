@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 
 def _demo(args: argparse.Namespace) -> int:
+    import numpy as np
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -33,16 +34,25 @@ def _demo(args: argparse.Namespace) -> int:
         f"{X.shape[1]} features, 10 classes; k={args.k} neurons, "
         f"{args.epochs} epochs, seed {args.seed}\n"
     )
+    # The same fixed budget for both models: exactly --epochs epochs (no stopping
+    # criterion). The FreeNet starts from the dense graph and runs a FreeEvolve
+    # round every --epochs // (--rounds + 1) epochs (until a round changes
+    # nothing), so the epochs after the last round train the final graph.
     common = dict(
         k=args.k,
         max_epochs=args.epochs,
+        n_iter_no_change=np.inf,
         lr=args.lr,
         random_state=args.seed,
         verbose=args.verbose,
     )
     models = {
         "FreeNet (FreeEvolve)": FreeNetClassifier(
-            **common, evolve_rounds=args.rounds, epsilon=args.epsilon
+            **common,
+            initial_graph="dense",
+            evolve_rounds=args.rounds,
+            evolve_every=max(1, args.epochs // (args.rounds + 1)),
+            epsilon=args.epsilon,
         ),
         "FCNN baseline": FreeNetClassifier(
             **common, evolve_rounds=0, initial_graph="empty"

@@ -1,11 +1,16 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""scikit-learn estimators that train a FreeNet through skorch."""
+"""scikit-learn estimators that train a FreeNet through skorch.
+
+A fit runs in named steps (:meth:`_BaseFreeNet._fit`): validate the input, hold
+out the validation rows, build the skorch net (first fit) or check that the
+network's shape parameters are unchanged (warm start, ``partial_fit``), sync the
+parameters that may change between fits (learning rate, penalty, batch size,
+callbacks), train, and set the fitted attributes.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import copy
-import inspect
 import warnings
 from numbers import Integral, Real
 from typing import Any
@@ -15,237 +20,115 @@ import torch
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch import NeuralNet
-from skorch.callbacks import Callback
-from skorch.dataset import ValidSplit
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 
+from sklearn_freenets._callbacks import (
+    ConvergenceStopping,
+    CosineLR,
+    DivergenceGuard,
+    EpochProgress,
+    KeepBest,
+)
 from sklearn_freenets._evolve import FreeEvolve
 from sklearn_freenets._kernel import ACTIVATIONS, apply_activation
 from sklearn_freenets._module import FreeNetModule, initial_adjacency
+from sklearn_freenets._training import FreeNetTrainer, TensorBatches, TrainingData
 
 __all__ = ["FreeNetClassifier", "FreeNetRegressor"]
 
 _NP_DTYPES = {"float32": np.float32, "float64": np.float64}
+_TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # Rows per forward pass at prediction time (fixed so predictions are batch-invariant).
 _PREDICT_BLOCK = 128
+# batch_size="auto" is min(_AUTO_BATCH, n_samples), as in scikit-learn's MLP.
+_AUTO_BATCH = 200
+# n_threads="auto": one torch thread below this many multiply-adds per forward pass
+# of a batch (benchmarks/bench_threads.py measures where more threads start to pay).
+_THREADS_MIN_WORK = 50_000_000
+# Smallest pre-activation of every neuron on the training data after init="active".
+_ACTIVE_MARGIN = 0.1
+# Cosine annealing goes down to lr * _COSINE_FLOOR.
+_COSINE_FLOOR = 1e-3
+# Parameters fixed when the network is built: a warm start or partial_fit must not
+# change them (every other parameter is read again by each fit).
+_BUILD_PARAMS = (
+    "k",
+    "activation",
+    "skip",
+    "initial_graph",
+    "init",
+    "dtype",
+    "device",
+    "net_params",
+)
+# net_params keys that would replace what the estimator itself sets up.
+_RESERVED_NET_PARAMS = {
+    "module": "the network is always a FreeNetModule (set k, activation, skip, ...)",
+    "criterion": "the loss is set by the estimator (cross-entropy or squared error)",
+    "train_split": "use early_stopping and validation_fraction",
+    "iterator_train": "batches are cut from in-memory tensors; set batch_size",
+    "iterator_valid": "validation is scored by the estimator",
+    "dataset": "the data is held as tensors by the estimator",
+    "lr": "use the estimator's lr",
+    "optimizer__lr": "use the estimator's lr",
+    "optimizer__weight_decay": "use the estimator's alpha",
+    "max_epochs": "use the estimator's max_epochs",
+    "batch_size": "use the estimator's batch_size",
+    "device": "use the estimator's device",
+    "warm_start": "use the estimator's warm_start",
+    "verbose": "use the estimator's verbose",
+}
+_RESERVED_NET_PREFIXES = ("module__", "criterion__", "iterator_train__", "dataset__")
 
 
-def evolve_schedule(max_epochs: int, evolve_rounds: int) -> list[int]:
-    """Return the 1-based epochs after which the FreeEvolve rounds run.
+class _TorchDevice(Options):
+    """A torch device string (``"cpu"``, ``"cuda:1"``, ...) or ``"auto"``.
 
-    The rounds split ``max_epochs`` into ``evolve_rounds + 1`` phases of (nearly)
-    equal length: round ``r`` runs after epoch ``floor(r * max_epochs /
-    (evolve_rounds + 1))`` (at least epoch 1), so the last phase trains the
-    final graph. Rounds that fall on the same epoch run one after another.
-    """
-    return [
-        max(1, (r * max_epochs) // (evolve_rounds + 1))
-        for r in range(1, evolve_rounds + 1)
-    ]
-
-
-class _Diverged(Exception):
-    """Raised inside the training loop when the loss stops being finite."""
-
-
-class _DivergenceGuard(Callback):
-    """Stop training at the first non-finite loss and restore finite weights.
-
-    The module's state is snapshotted at the start of every epoch; when a batch
-    gives a NaN or infinite loss, that snapshot is put back and training stops.
-    """
-
-    def on_train_begin(self, net, X=None, y=None, **kwargs):
-        self.diverged_epoch_ = None
-
-    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        self.snapshot_ = copy.deepcopy(net.module_.state_dict())
-
-    def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
-        if training and loss is not None and not torch.isfinite(loss).all():
-            net.module_.load_state_dict(self.snapshot_)
-            self.diverged_epoch_ = len(net.history)
-            raise _Diverged
-
-    def on_train_end(self, net, X=None, y=None, **kwargs):
-        self.snapshot_ = None
-
-
-class _EpochProgress(Callback):
-    """A tqdm progress bar over epochs, showing the last training loss."""
-
-    def __init__(self, total: int, desc: str) -> None:
-        self.total = total
-        self.desc = desc
-
-    def on_train_begin(self, net, X=None, y=None, **kwargs):
-        from tqdm.auto import tqdm
-
-        self.bar_ = tqdm(total=self.total, desc=self.desc, unit="epoch", leave=True)
-
-    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        last = net.history[-1]
-        postfix = {"loss": f"{last['train_loss']:.4g}"}
-        if "valid_loss" in last:
-            postfix["valid_loss"] = f"{last['valid_loss']:.4g}"
-        postfix["edges"] = net.module_.n_edges()
-        self.bar_.set_postfix(postfix, refresh=False)
-        self.bar_.update(1)
-
-    def on_train_end(self, net, X=None, y=None, **kwargs):
-        self.close()
-
-    def close(self) -> None:
-        bar = getattr(self, "bar_", None)
-        if bar is not None:
-            bar.close()
-        self.bar_ = None
-
-
-class _CosineLR(Callback):
-    """Anneal the optimizer's learning rate on a half cosine (``lr_schedule``).
-
-    Epoch ``t`` of a phase of ``t_max`` epochs (counted from history row
-    ``start``) trains with ``eta_min + (lr - eta_min) * (1 + cos(pi * t /
-    t_max)) / 2``; epochs past ``t_max`` stay at ``eta_min``. The rate used is
-    recorded in the history as ``lr``. Does nothing while ``active`` is False
-    (the L-BFGS polish).
-    """
-
-    def __init__(self, lr: float, t_max: int, eta_min: float) -> None:
-        self.lr = lr
-        self.t_max = t_max
-        self.eta_min = eta_min
-        self.start = 0
-        self.active = True
-
-    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        if not self.active:
-            return
-        t = min(max(len(net.history) - 1 - self.start, 0), self.t_max)
-        lr = self.eta_min + (self.lr - self.eta_min) * 0.5 * (
-            1.0 + np.cos(np.pi * t / max(self.t_max, 1))
-        )
-        for group in net.optimizer_.param_groups:
-            group["lr"] = float(lr)
-        net.history.record("lr", float(lr))
-
-
-class _KeepBest(Callback):
-    """Track the weights with the lowest training loss (``keep_best``).
-
-    skorch records the loss of the weights *before* each optimizer step, so the
-    weights are snapshotted at the start of each training batch, and the epoch's
-    training loss is credited to the last snapshot (exact for full-batch
-    training). The estimator resets it before a ``fit`` and calls
-    :meth:`restore` after it.
+    Unavailable devices (CUDA without a GPU, a CUDA index past the last GPU)
+    fail too, so a bad ``device`` fails at parameter validation, before any work.
+    (An ``Options`` subclass: scikit-learn accepts only its own constraint types.)
     """
 
     def __init__(self) -> None:
-        self.reset()
+        super().__init__(str, {"auto"})
 
-    def reset(self) -> None:
-        self.best_loss_ = np.inf
-        self.best_state_ = None
-        self.before_step_ = None
+    def is_satisfied_by(self, val):
+        if isinstance(val, torch.device):
+            val = str(val)
+        if not isinstance(val, str):
+            return False
+        if val == "auto":
+            return True
+        try:
+            device = torch.device(val)
+        except (RuntimeError, TypeError, ValueError):
+            return False
+        if device.type == "cuda":
+            return torch.cuda.is_available() and (
+                device.index is None or device.index < torch.cuda.device_count()
+            )
+        if device.type == "mps":
+            return torch.backends.mps.is_available()
+        return device.type == "cpu"
 
-    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
-        if training:
-            self.before_step_ = copy.deepcopy(net.module_.state_dict())
-
-    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        loss = net.history[-1].get("train_loss", np.nan)
-        if self.before_step_ is not None and np.isfinite(loss):
-            if loss < self.best_loss_:
-                self.best_loss_, self.best_state_ = loss, self.before_step_
-
-    def restore(self, net, X, y) -> None:
-        """Load the best weights unless the final ones are at least as good."""
-        if self.best_state_ is not None:
-            with torch.no_grad():
-                Xt, yt = net.get_dataset(X, y)[slice(None)]
-                y_pred = net.infer(Xt)
-                final = float(net.get_loss(y_pred, torch.as_tensor(yt).to(y_pred)))
-            if not final <= self.best_loss_:
-                net.module_.load_state_dict(self.best_state_)
-        self.reset()
+    def __str__(self):
+        return "a torch device available here ('cpu', 'cuda', 'cuda:0', ...) or 'auto'"
 
 
-class _FullBatch:
-    """A skorch iterator yielding the whole dataset as one batch (L-BFGS polish).
-
-    Yields ``dataset[:]`` once, skipping the DataLoader's row-by-row collation.
-    """
-
-    def __init__(self, dataset, batch_size=None, shuffle=False, **kwargs) -> None:
-        self.dataset = dataset
-
-    def __iter__(self):
-        yield self.dataset[slice(None)]
-
-    def __len__(self) -> int:
-        return 1
-
-
-# Smallest pre-activation of every neuron on the training data after init="active".
-_ACTIVE_MARGIN = 0.1
-# L-BFGS iterations (each one or more function evaluations) per polish epoch.
-_POLISH_ITER = 20
-# Cosine annealing goes down to lr * _COSINE_FLOOR.
-_COSINE_FLOOR = 1e-3
-
-
-@torch.no_grad()
-def _active_start(module: FreeNetModule, X: np.ndarray, y: np.ndarray | None) -> None:
-    """Shift biases so every neuron starts active; optionally fit the outputs.
-
-    Neurons are visited in order (neuron ``i`` reads neurons ``j < i``): neuron
-    ``i``'s encoder bias is raised by ``max(0, margin - min_n z_i)``, so that its
-    pre-activation is at least ``_ACTIVE_MARGIN`` on every row of ``X``. Then, if
-    ``y`` is given (regression), the decoder, its bias and the skip map are set
-    to the least-squares fit of ``y`` on the hidden activations (and ``X``).
-    """
-    param = module.weight
-    Xt = torch.as_tensor(np.asarray(X), dtype=param.dtype, device=param.device)
-    A = module.encoder(Xt)
-    Wm = module.masked_weight()
-    H = torch.zeros_like(A)
-    for i in range(module.k):
-        z = A[:, i] + H[:, :i] @ Wm[i, :i]
-        shift = torch.clamp(_ACTIVE_MARGIN - z.min(), min=0.0)
-        module.encoder.bias[i] += shift
-        H[:, i] = apply_activation(z + shift, module.activation)
-    if y is None:
-        return
-    H = module.hidden(Xt)[0]
-    blocks = [module.decoder.weight]
-    if module.skip is not None:
-        H = torch.cat([H, Xt], dim=1)
-        blocks.append(module.skip.weight)
-    F = torch.cat([H, torch.ones_like(H[:, :1])], dim=1).cpu().double().numpy()
-    Y = np.asarray(y, dtype=np.float64).reshape(len(F), -1)
-    sol, *_ = np.linalg.lstsq(F, Y, rcond=None)
-    if not np.isfinite(sol).all():  # pragma: no cover - keep torch's start
-        return
-    sol = torch.as_tensor(sol, dtype=param.dtype, device=param.device)
-    start = 0
-    for weight in blocks:
-        weight.copy_(sol[start : start + weight.shape[1]].T)
-        start += weight.shape[1]
-    module.decoder.bias.copy_(sol[-1])
-
-
-def _accepts(func: Any, name: str) -> bool:
-    """Whether ``func`` (an optimizer class, say) takes a parameter ``name``."""
-    try:
-        return name in inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        return False
+def _resolve_device(device) -> str:
+    if str(device) == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return str(device)
 
 
 def _fused_adam_supported(device: str) -> bool:
@@ -257,14 +140,91 @@ def _fused_adam_supported(device: str) -> bool:
     return (major, minor) >= ((2, 4) if kind == "cpu" else (2, 0))
 
 
-def _resolve_device(device: str) -> str:
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
+@contextlib.contextmanager
+def _torch_threads(n: int):
+    """Run with ``n`` torch intra-op threads, then restore the caller's setting."""
+    before = torch.get_num_threads()
+    if n != before:
+        torch.set_num_threads(n)
     try:
-        torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"device={device!r} is not a valid torch device") from exc
-    return device
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
+def _merge_duplicate_rows(X, y, w):
+    """Merge identical ``(x, y)`` rows into one of their total weight, sorted.
+
+    The result does not depend on the order of the rows, and a row given twice
+    is the same as that row given once with twice the weight, bit for bit.
+    """
+    n = len(X)
+    parts = [np.ascontiguousarray(a).reshape(n, -1).view(np.uint8) for a in (X, y)]
+    keys = np.ascontiguousarray(np.concatenate(parts, axis=1))
+    keys = keys.view(np.dtype((np.void, keys.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    weight = np.bincount(inverse.ravel(), weights=w, minlength=len(first))
+    return X[first], y[first], weight
+
+
+def _weighted_lstsq(F: np.ndarray, Y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    root = np.sqrt(w)[:, None]
+    sol, *_ = np.linalg.lstsq(F * root, Y * root, rcond=None)
+    return sol
+
+
+@torch.no_grad()
+def _active_start(module: FreeNetModule, data: TrainingData, fit_outputs: bool):
+    """Shift biases so every neuron starts active; optionally fit the outputs.
+
+    Neurons are visited in order (neuron ``i`` reads neurons ``j < i``): neuron
+    ``i``'s encoder bias is raised by ``max(0, margin - min_n z_i)``, so that its
+    pre-activation is at least ``_ACTIVE_MARGIN`` on every training row. Then, with
+    ``fit_outputs`` (regression), the decoder, its bias and the skip map are set to
+    the weighted least-squares fit of the (standardised) targets on the hidden
+    activations (and the inputs). Only the training rows are used.
+    """
+    Xt = data.X
+    A = module.encoder(Xt)
+    Wm = module.masked_weight()
+    H = torch.zeros_like(A)
+    for i in range(module.k):
+        z = A[:, i] + H[:, :i] @ Wm[i, :i]
+        shift = torch.clamp(_ACTIVE_MARGIN - z.min(), min=0.0)
+        module.encoder.bias[i] += shift
+        H[:, i] = apply_activation(z + shift, module.activation)
+    if not fit_outputs:
+        return
+    H = module.hidden(Xt)[0]
+    blocks = [module.decoder.weight]
+    if module.skip is not None:
+        H = torch.cat([H, Xt], dim=1)
+        blocks.append(module.skip.weight)
+    F = torch.cat([H, torch.ones_like(H[:, :1])], dim=1).cpu().double().numpy()
+    Y = data.y.cpu().double().numpy().reshape(len(F), -1)
+    sol = _weighted_lstsq(F, Y, data.w.cpu().double().numpy())
+    if not np.isfinite(sol).all():  # pragma: no cover - keep torch's start
+        return
+    param = module.weight
+    sol = torch.as_tensor(sol, dtype=param.dtype, device=param.device)
+    start = 0
+    for weight in blocks:
+        weight.copy_(sol[start : start + weight.shape[1]].T)
+        start += weight.shape[1]
+    module.decoder.bias.copy_(sol[-1])
+
+
+def _same(a, b) -> bool:
+    """Parameter equality that also compares arrays (``initial_graph``)."""
+    if isinstance(a, str) or isinstance(b, str) or a is None or b is None:
+        return type(a) is type(b) and a == b
+    if isinstance(a, dict) or isinstance(b, dict):
+        return a == b
+    try:
+        return bool(np.array_equal(np.asarray(a), np.asarray(b)))
+    except (TypeError, ValueError):  # pragma: no cover - exotic values
+        return a is b
 
 
 class _BaseFreeNet(BaseEstimator):
@@ -274,24 +234,35 @@ class _BaseFreeNet(BaseEstimator):
         "k": [Interval(Integral, 1, None, closed="left")],
         "epsilon": [Interval(Real, 0, 1, closed="neither")],
         "evolve_rounds": [Interval(Integral, 0, None, closed="left")],
+        "evolve_every": [Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "initial_graph": [StrOptions({"dense", "empty"}), "array-like"],
         "skip": ["boolean"],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "alpha": [Interval(Real, 0, None, closed="left")],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "evolve_max_samples": [Interval(Integral, 1, None, closed="left"), None],
         "dtype": [StrOptions({"float32", "float64"})],
-        "device": [str],
+        "device": [_TorchDevice()],
+        "n_threads": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
         "net_params": [dict, None],
         "lr_schedule": [StrOptions({"constant", "cosine"})],
         "polish_epochs": [Interval(Integral, 0, None, closed="left")],
-        "init": [StrOptions({"default", "active"})],
+        "init": [StrOptions({"glorot", "torch", "active"})],
         "keep_best": ["boolean"],
     }
 
@@ -301,29 +272,35 @@ class _BaseFreeNet(BaseEstimator):
         *,
         epsilon=0.1,
         evolve_rounds=5,
+        evolve_every=5,
         activation="relu",
-        initial_graph="dense",
+        initial_graph="empty",
         skip=False,
-        max_epochs=20,
-        batch_size=128,
-        lr=1e-3,
+        max_epochs=200,
+        batch_size="auto",
+        lr=1e-2,
         alpha=1e-4,
-        validation_fraction=None,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
         evolve_max_samples=20000,
         dtype="float32",
         random_state=None,
         device="cpu",
+        n_threads="auto",
         verbose=0,
         warm_start=False,
         net_params=None,
         lr_schedule="constant",
         polish_epochs=0,
-        init="default",
+        init="glorot",
         keep_best=False,
     ):
         self.k = k
         self.epsilon = epsilon
         self.evolve_rounds = evolve_rounds
+        self.evolve_every = evolve_every
         self.activation = activation
         self.initial_graph = initial_graph
         self.skip = skip
@@ -331,11 +308,15 @@ class _BaseFreeNet(BaseEstimator):
         self.batch_size = batch_size
         self.lr = lr
         self.alpha = alpha
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.evolve_max_samples = evolve_max_samples
         self.dtype = dtype
         self.random_state = random_state
         self.device = device
+        self.n_threads = n_threads
         self.verbose = verbose
         self.warm_start = warm_start
         self.net_params = net_params
@@ -353,247 +334,16 @@ class _BaseFreeNet(BaseEstimator):
     def _n_outputs(self) -> int:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    # -- fitting ----------------------------------------------------------------
+    def _scale_targets(self, y, w, *, first: bool):
+        """Targets as the network is trained on them (regression: standardised)."""
+        return y
+
+    def _validation_score(self, net: FreeNetTrainer, valid: TrainingData) -> float:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    # -- step 1: input ------------------------------------------------------------
     def _validate_X(self, X, reset: bool):
         return validate_data(self, X, reset=reset, dtype=_NP_DTYPES[self.dtype])
-
-    def _make_net(self, n_features: int, seed: int, callbacks: list) -> NeuralNet:
-        """Build (not fit) the skorch net for data with ``n_features`` columns."""
-        params: dict[str, Any] = {
-            "module": FreeNetModule,
-            "module__n_features": n_features,
-            "module__k": self.k,
-            "module__n_outputs": self._n_outputs(),
-            "module__activation": self.activation,
-            "module__skip": self.skip,
-            "module__initial_graph": self.initial_graph,
-            "module__dtype": self.dtype,
-            "criterion": self._criterion,
-            "optimizer": torch.optim.Adam,
-            "lr": self.lr,
-            "max_epochs": self.max_epochs,
-            "batch_size": self.batch_size,
-            "iterator_train__shuffle": True,
-            "train_split": None,
-            "device": _resolve_device(self.device),
-            "verbose": 1 if self.verbose and self.verbose > 1 else 0,
-            "predict_nonlinearity": None,
-        }
-        if self.validation_fraction is not None:
-            params["train_split"] = ValidSplit(
-                self.validation_fraction,
-                stratified=isinstance(self, ClassifierMixin),
-                random_state=seed,
-            )
-        user = dict(self.net_params or {})
-        callbacks = [*callbacks, *(user.pop("callbacks", None) or [])]
-        params.update(user)
-        params["callbacks"] = callbacks
-        if "optimizer__weight_decay" not in params and _accepts(
-            params["optimizer"], "weight_decay"
-        ):
-            params["optimizer__weight_decay"] = self.alpha
-        if (
-            params["optimizer"] in (torch.optim.Adam, torch.optim.AdamW)
-            and "optimizer__fused" not in params
-            and _fused_adam_supported(params["device"])
-        ):
-            # The fused kernel gives the same updates as the default loop, and is
-            # about 2.5x faster on the CPU (where torch's sqrt of the many zero
-            # moments of masked edges is slow).
-            params["optimizer__fused"] = True
-        return NeuralNet(**params)
-
-    def _set_fitted_state(self, net: NeuralNet, history: list) -> None:
-        """Set the fitted attributes from a trained (or constructed) skorch net."""
-        self.net_ = net
-        self.adjacency_ = net.module_.adjacency.cpu().numpy().copy()
-        self.n_edges_ = int(self.adjacency_.sum())
-        self.evolution_history_ = history
-        losses = [row["train_loss"] for row in net.history if "train_loss" in row]
-        self.loss_curve_ = [float(v) for v in losses]
-        self.n_iter_ = len(self.loss_curve_)
-
-    def _fit(self, X, y, *, incremental: bool = False, classes=None):
-        """Fit from scratch, or continue (``warm_start`` / ``partial_fit``).
-
-        A fresh fit builds and initialises the skorch net, then trains it for
-        ``max_epochs`` epochs with FreeEvolve rounds on the schedule of
-        :func:`evolve_schedule`. A warm-started fit continues the current weights
-        and graph for another ``max_epochs`` epochs on a fresh schedule. An
-        incremental fit (``partial_fit``) runs one epoch and, every
-        ``max(1, max_epochs // (evolve_rounds + 1))`` calls, one FreeEvolve round
-        on the data of that call, until ``evolve_rounds`` rounds have run or a
-        round changes nothing.
-        """
-        first = not hasattr(self, "net_") or not (self.warm_start or incremental)
-        X, y = self._validate_Xy(X, y, reset=first)
-        y = self._prepare_targets(y, first=first, classes=classes)
-        if first:
-            initial_adjacency(self.k, self.initial_graph)  # fail before any work
-            self._seed = int(
-                check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-            )
-            callbacks: list[tuple[str, Callback]] = [
-                ("divergence_guard", _DivergenceGuard())
-            ]
-            if self.evolve_rounds > 0:
-                rule = FreeEvolve(
-                    epsilon=self.epsilon,
-                    epochs=[],
-                    max_samples=self.evolve_max_samples,
-                    random_state=self._seed,
-                    verbose=bool(self.verbose),
-                )
-                callbacks.append(("free_evolve", rule))
-            if self.lr_schedule == "cosine":
-                schedule = _CosineLR(self.lr, self.max_epochs, self.lr * _COSINE_FLOOR)
-                callbacks.append(("lr_schedule", schedule))
-            if self.keep_best:
-                callbacks.append(("keep_best", _KeepBest()))
-            net = self._make_net(X.shape[1], self._seed, callbacks)
-            with self._forked_rng(0):
-                net.initialize()
-            if self.init == "active":
-                _active_start(net.module_, X, self._lstsq_targets(y))
-            self._set_fitted_state(net, [])
-        else:
-            self._check_same_architecture()
-        net = self.net_
-        evolve = dict(net.callbacks_).get("free_evolve")
-        guard = dict(net.callbacks_)["divergence_guard"]
-        cosine = dict(net.callbacks_).get("lr_schedule")
-        if not isinstance(cosine, _CosineLR):
-            cosine = None
-        elif not incremental:
-            cosine.lr, cosine.eta_min = self.lr, self.lr * _COSINE_FLOOR
-            cosine.t_max, cosine.start = self.max_epochs, len(net.history)
-        keep = dict(net.callbacks_).get("keep_best")
-        keep = keep if isinstance(keep, _KeepBest) and not incremental else None
-        if keep is not None:
-            keep.reset()
-        if evolve is not None:
-            evolve.set_params(epsilon=self.epsilon, verbose=bool(self.verbose))
-            evolve.epochs = (
-                []
-                if incremental
-                else evolve_schedule(self.max_epochs, self.evolve_rounds)
-            )
-            if not incremental:
-                evolve.converged_ = False  # a fresh schedule on the current graph
-        epochs = 1 if incremental else self.max_epochs
-        progress = None
-        if self.verbose and not incremental:
-            progress = _EpochProgress(epochs, type(self).__name__)
-            net.callbacks_.append(("progress", progress))  # skorch opens the bar
-        diverged = False
-        with self._forked_rng(self.n_iter_):
-            try:
-                net.partial_fit(X, y, epochs=epochs)
-                if not incremental and self.polish_epochs > 0:
-                    self._polish(net, X, y, evolve, cosine)
-                if keep is not None:
-                    keep.restore(net, X, y)
-                if incremental and evolve is not None and self._round_due(evolve):
-                    evolve.X_ = X
-                    evolve.run_round(net, len(net.history))
-            except _Diverged:
-                diverged = True
-            finally:
-                if progress is not None:
-                    progress.close()
-                    net.callbacks_.remove(("progress", progress))
-                if evolve is not None:
-                    evolve.X_ = None
-                guard.snapshot_ = None
-                if keep is not None:
-                    keep.reset()
-
-        self._set_fitted_state(net, [] if evolve is None else list(evolve.history_))
-        if diverged:
-            warnings.warn(
-                f"{type(self).__name__} diverged: the training loss became NaN or "
-                f"infinite in epoch {guard.diverged_epoch_}. Training stopped and the "
-                "weights from the start of that epoch (the last finite ones) were "
-                "kept. Lower lr, scale the inputs, or use activation='relu'.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-        return self
-
-    def _lstsq_targets(self, y):
-        """Targets for the least-squares output start of ``init="active"``."""
-        return None
-
-    def _polish(self, net: NeuralNet, X, y, evolve, cosine) -> None:
-        """Run ``polish_epochs`` full-batch L-BFGS epochs, then restore the optimizer.
-
-        Each epoch is one L-BFGS step of ``_POLISH_ITER`` iterations (strong Wolfe
-        line search) on the whole training set. No FreeEvolve round and no
-        learning-rate schedule apply. The gradient optimizer (with its state) is
-        put back afterwards, so ``warm_start`` and ``partial_fit`` continue it.
-        """
-        optimizer, iterator = net.optimizer_, net.iterator_train
-        evolve_epochs = None if evolve is None else evolve.epochs
-        net.optimizer_ = torch.optim.LBFGS(
-            net.module_.parameters(),
-            lr=1.0,
-            max_iter=_POLISH_ITER,
-            history_size=50,
-            line_search_fn="strong_wolfe",
-            tolerance_grad=0.0,  # small losses (exact fits): never stop on scale
-            tolerance_change=0.0,
-        )
-        net.iterator_train = _FullBatch
-        if evolve is not None:
-            evolve.epochs = []
-        if cosine is not None:
-            cosine.active = False
-        try:
-            net.partial_fit(X, y, epochs=self.polish_epochs)
-        finally:
-            net.optimizer_, net.iterator_train = optimizer, iterator
-            if evolve is not None:
-                evolve.epochs = evolve_epochs
-            if cosine is not None:
-                cosine.active = True
-
-    @contextlib.contextmanager
-    def _forked_rng(self, offset: int):
-        """Seed torch inside a forked RNG, leaving the caller's state untouched."""
-        device = torch.device(_resolve_device(self.device))
-        devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(self._seed + offset)
-            yield
-
-    def _round_due(self, evolve: FreeEvolve) -> bool:
-        """Whether a ``partial_fit`` call ends with a FreeEvolve round."""
-        period = max(1, self.max_epochs // (self.evolve_rounds + 1))
-        return (
-            not evolve.converged_
-            and len(evolve.history_) < self.evolve_rounds
-            and len(self.net_.history) % period == 0
-        )
-
-    def _check_same_architecture(self) -> None:
-        """Refuse to continue training when the network's shape parameters changed."""
-        module = self.net_.module_
-        fitted = {
-            "k": module.k,
-            "activation": module.activation,
-            "skip": module.skip is not None,
-            "dtype": str(module.weight.dtype).removeprefix("torch."),
-        }
-        changed = [
-            name for name, value in fitted.items() if getattr(self, name) != value
-        ]
-        if changed:
-            raise ValueError(
-                f"warm_start/partial_fit continue the fitted network, but {changed} "
-                f"changed since it was built ({fitted}); call fit with "
-                "warm_start=False to start a new network"
-            )
 
     def _validate_Xy(self, X, y, reset: bool = True):
         return validate_data(
@@ -605,6 +355,323 @@ class _BaseFreeNet(BaseEstimator):
             multi_output=isinstance(self, RegressorMixin),
             y_numeric=isinstance(self, RegressorMixin),
         )
+
+    def _check_net_params(self) -> None:
+        for key in self.net_params or {}:
+            reason = _RESERVED_NET_PARAMS.get(key)
+            if reason is None and key.startswith(_RESERVED_NET_PREFIXES):
+                reason = "the estimator sets these itself"
+            if reason is not None:
+                raise ValueError(
+                    f"net_params must not set {key!r}: {reason}. net_params may set "
+                    "the optimizer ('optimizer', 'optimizer__*') and extra "
+                    "'callbacks'."
+                )
+
+    # -- step 2: training and validation rows -----------------------------------
+    def _batch_size(self, n_rows: int) -> int:
+        if self.batch_size == "auto":
+            return min(_AUTO_BATCH, n_rows)
+        return min(self.batch_size, n_rows)
+
+    def _split(self, X, y, w, *, incremental: bool, seed: int):
+        """Drop zero-weight rows and hold out the validation rows (early stopping).
+
+        Returns numpy ``(X, y, w)`` for training and for validation (or None).
+        """
+        keep = w > 0
+        if not keep.any():
+            raise ValueError("sample_weight is zero for every sample: nothing to fit")
+        if not keep.all():
+            X, y, w = X[keep], y[keep], w[keep]
+        if not self.early_stopping or incremental:
+            return (X, y, w), None
+        stratify = y if isinstance(self, ClassifierMixin) else None
+        try:
+            parts = train_test_split(
+                X,
+                y,
+                w,
+                test_size=self.validation_fraction,
+                stratify=stratify,
+                random_state=seed,
+            )
+        except ValueError as exc:
+            raise ValueError(
+                f"early_stopping=True holds out validation_fraction="
+                f"{self.validation_fraction} of the {len(X)} samples, which is too "
+                f"few for a validation set: {exc}"
+            ) from exc
+        X_tr, X_va, y_tr, y_va, w_tr, w_va = parts
+        return (X_tr, y_tr, w_tr), (X_va, y_va, w_va)
+
+    def _as_data(self, X, y, w) -> TrainingData:
+        device = torch.device(_resolve_device(self.device))
+        dtype = _TORCH_DTYPES[self.dtype]
+        y_t = torch.as_tensor(y, device=device)
+        if y_t.is_floating_point():
+            y_t = y_t.to(dtype)
+        return TrainingData(
+            torch.as_tensor(np.ascontiguousarray(X), device=device),
+            y_t,
+            torch.as_tensor(w, dtype=dtype, device=device),
+        )
+
+    # -- step 3: the net ----------------------------------------------------------
+    def _make_net(self, n_features: int) -> FreeNetTrainer:
+        """Build (not initialise) the skorch net for data with ``n_features``."""
+        device = _resolve_device(self.device)
+        user = dict(self.net_params or {})
+        params: dict[str, Any] = {
+            "module": FreeNetModule,
+            "module__n_features": n_features,
+            "module__k": self.k,
+            "module__n_outputs": self._n_outputs(),
+            "module__activation": self.activation,
+            "module__skip": self.skip,
+            "module__initial_graph": self.initial_graph,
+            "module__dtype": self.dtype,
+            "module__init": "glorot" if self.init == "glorot" else "torch",
+            "criterion": self._criterion,
+            "criterion__reduction": "none",
+            "optimizer": torch.optim.Adam,
+            "lr": self.lr,
+            "max_epochs": self.max_epochs,
+            "batch_size": 1,  # set by every fit
+            "iterator_train": TensorBatches,
+            "iterator_train__shuffle": True,
+            "train_split": None,
+            "device": device,
+            "verbose": 0,
+            "predict_nonlinearity": None,
+            "callbacks": [],
+            **{key: value for key, value in user.items() if key != "callbacks"},
+        }
+        optimizer = params["optimizer"]
+        if (
+            optimizer in (torch.optim.Adam, torch.optim.AdamW)
+            and "optimizer__fused" not in params
+            and _fused_adam_supported(device)
+        ):
+            # The fused kernel gives the same updates as the default loop and is
+            # faster on the CPU (where the sqrt of the zero moments of masked
+            # edges is slow in the default loop).
+            params["optimizer__fused"] = True
+        return FreeNetTrainer(**params)
+
+    def _build(self, n_features: int) -> None:
+        """Build and initialise a new network (``net_``) from the parameters."""
+        initial_adjacency(self.k, self.initial_graph)  # fail before any work
+        net = self._make_net(n_features)
+        with self._forked_rng(0):
+            net.initialize()
+        self.net_ = net
+        self._built_params = {name: getattr(self, name) for name in _BUILD_PARAMS}
+
+    def _check_build_unchanged(self) -> None:
+        """Refuse to continue a network whose build parameters changed."""
+        changed = [
+            name
+            for name in _BUILD_PARAMS
+            if not _same(getattr(self, name), self._built_params[name])
+        ]
+        if changed:
+            before = {name: self._built_params[name] for name in changed}
+            raise ValueError(
+                f"warm_start and partial_fit continue the fitted network, but "
+                f"{changed} changed since it was built (it was built with {before}); "
+                "set them back, or fit with warm_start=False to build a new network"
+            )
+
+    # -- step 4: sync what may change between fits ------------------------------
+    def _sync(self, net: FreeNetTrainer, n_rows: int, callbacks: list) -> None:
+        net.lr = self.lr
+        net.max_epochs = self.max_epochs
+        net.batch_size = self._batch_size(n_rows)
+        for group in net.optimizer_.param_groups:
+            group["lr"] = self.lr
+            if "weight_decay" in group:
+                group["weight_decay"] = self.alpha
+        user = list((self.net_params or {}).get("callbacks") or [])
+        net.callbacks = [*callbacks, *user]
+        net.verbose = 1 if self.verbose and self.verbose > 1 else 0
+        net.initialize_callbacks()
+
+    def _callbacks(self, since: int, valid, *, incremental: bool) -> list:
+        """The callbacks of one training run, built from the current parameters."""
+        callbacks: list[tuple[str, Any]] = [("divergence_guard", DivergenceGuard())]
+        if self.evolve_rounds > 0:
+            evolve = FreeEvolve(
+                epsilon=self.epsilon,
+                max_rounds=self.evolve_rounds,
+                every=self.evolve_every,
+                since=0 if incremental else since,
+                max_samples=self.evolve_max_samples,
+                random_state=self._seed,
+                verbose=bool(self.verbose),
+            )
+            callbacks.append(("free_evolve", evolve))
+        if self.lr_schedule == "cosine":
+            start = 0 if incremental else since
+            cosine = CosineLR(self.lr, self.max_epochs, self.lr * _COSINE_FLOOR, start)
+            callbacks.append(("lr_schedule", cosine))
+        if not incremental:
+            if self.keep_best:
+                callbacks.append(("keep_best", KeepBest()))
+            stopping = ConvergenceStopping(
+                self.tol,
+                self.n_iter_no_change,
+                validation=valid,
+                score=None if valid is None else self._validation_score,
+            )
+            callbacks.append(("stopping", stopping))
+            if self.verbose:
+                total = self.max_epochs + self.polish_epochs
+                progress = EpochProgress(total, type(self).__name__)
+                callbacks.append(("progress", progress))
+        return callbacks
+
+    def _n_threads(self, batch_size: int, n_features: int) -> int:
+        """Torch intra-op threads for batches of this size (``n_threads``)."""
+        available = torch.get_num_threads()
+        if self.n_threads != "auto":
+            return int(self.n_threads)
+        k, out = self.k, self._n_outputs()
+        work = batch_size * (n_features * k + k * (k - 1) // 2 + k * out)
+        return 1 if work < _THREADS_MIN_WORK else available
+
+    # -- the whole fit ------------------------------------------------------------
+    def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
+        """Fit from scratch, or continue (``warm_start`` / ``partial_fit``).
+
+        Validate, hold out the validation rows, build (or check) the network,
+        sync the parameters that may change between fits, train, set the fitted
+        attributes. ``partial_fit`` runs one epoch on all the rows it is given.
+        """
+        self._check_net_params()
+        first = not (hasattr(self, "net_") and (self.warm_start or incremental))
+        X, y = self._validate_Xy(X, y, reset=first)
+        w = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        y = self._prepare_targets(y, first=first, classes=classes)
+        if self.keep_best and self.early_stopping:
+            raise ValueError(
+                "keep_best=True and early_stopping=True both choose which weights "
+                "to keep (the lowest training loss, the best validation score): "
+                "set one of them"
+            )
+        seed = int(
+            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        )
+        if first:
+            self._seed = seed
+        train, valid = self._split(X, y, w, incremental=incremental, seed=seed)
+        batch_size = self._batch_size(len(train[0]))
+        if batch_size >= len(train[0]):  # full batch: independent of row order
+            train = _merge_duplicate_rows(*train)
+        train_y = self._scale_targets(train[1], train[2], first=first)
+        data = self._as_data(train[0], train_y, train[2])
+        if valid is not None:
+            valid = self._as_data(
+                valid[0], self._scale_targets(valid[1], valid[2], first=False), valid[2]
+            )
+        if first:
+            self._build(X.shape[1])
+            if self.init == "active":
+                _active_start(self.net_.module_, data, isinstance(self, RegressorMixin))
+        else:
+            self._check_build_unchanged()
+        net = self.net_
+        since = len(net.history)
+        self._sync(
+            net, len(data), self._callbacks(since, valid, incremental=incremental)
+        )
+        epochs = 1 if incremental else self.max_epochs
+        polish = 0 if incremental else self.polish_epochs
+        threads = self._n_threads(net.batch_size, X.shape[1])
+        with _torch_threads(threads), self._forked_rng(since, seed):
+            net.train(data, epochs, polish)
+        self._set_fitted_state(net)
+        self._warn_on_stop(net, since, incremental)
+        return self
+
+    def _warn_on_stop(self, net: FreeNetTrainer, since: int, incremental: bool):
+        callbacks = dict(net.callbacks_)
+        guard = callbacks["divergence_guard"]
+        if guard.diverged_epoch_ is not None:
+            warnings.warn(
+                f"{type(self).__name__} diverged: the training loss became NaN or "
+                f"infinite in epoch {guard.diverged_epoch_}. Training stopped and the "
+                "weights from the start of that epoch (the last finite ones) were "
+                "kept. Lower lr, scale the inputs, or use activation='relu'.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+            return
+        stopping = callbacks.get("stopping")
+        if (
+            incremental
+            or stopping is None
+            or stopping.stopped_epoch_ is not None
+            or self.n_iter_no_change == np.inf
+        ):
+            return
+        warnings.warn(
+            f"{type(self).__name__}: max_epochs={self.max_epochs} reached before "
+            "training converged (the "
+            + ("validation score" if self.early_stopping else "training loss")
+            + f" still improved by more than tol={self.tol} within "
+            f"n_iter_no_change={self.n_iter_no_change} epochs). Raise max_epochs, "
+            "or raise tol to stop sooner.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+
+    # -- step 5: fitted attributes ------------------------------------------------
+    def _set_fitted_state(self, net: FreeNetTrainer) -> None:
+        """Set the fitted attributes from a trained (or constructed) skorch net."""
+        self.net_ = net
+        self.adjacency_ = net.module_.adjacency.cpu().numpy().copy()
+        self.n_edges_ = int(self.adjacency_.sum())
+        rows = list(net.history)
+        self.evolution_history_ = [
+            row["free_evolve"] for row in rows if "free_evolve" in row
+        ]
+        self.loss_curve_ = [
+            float(row["train_loss"]) for row in rows if "train_loss" in row
+        ]
+        self.n_iter_ = len(self.loss_curve_)
+        gradient = [
+            float(row["train_loss"])
+            for row in rows
+            if "train_loss" in row and row.get("phase") != "polish"
+        ]
+        stopping = dict(getattr(net, "callbacks_", [])).get("stopping")
+        if self.early_stopping and stopping is not None:
+            self.best_loss_ = None
+            self.validation_scores_ = [
+                row["valid_score"] for row in rows if "valid_score" in row
+            ]
+            best = stopping.best_score_
+            self.best_validation_score_ = (
+                float(best) if np.isfinite(best) else self.validation_scores_[-1]
+            )
+        else:
+            finite = [v for v in gradient if np.isfinite(v)]
+            self.best_loss_ = min(finite) if finite else None
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+
+    # -- helpers ------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _forked_rng(self, offset: int, seed: int | None = None):
+        """Seed torch inside a forked RNG, leaving the caller's state untouched."""
+        device = torch.device(_resolve_device(self.device))
+        devices = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed((self._seed if seed is None else seed) + offset)
+            yield
 
     def _raw_output(self, X) -> np.ndarray:
         """Return the network's outputs for ``X``, computed batch-invariantly.
@@ -621,7 +688,8 @@ class _BaseFreeNet(BaseEstimator):
         device = next(module.parameters()).device
         block = torch.zeros((_PREDICT_BLOCK, X.shape[1]), dtype=module.weight.dtype)
         outputs = []
-        with torch.no_grad():
+        threads = self._n_threads(_PREDICT_BLOCK, X.shape[1])
+        with _torch_threads(threads), torch.no_grad():
             for start in range(0, X.shape[0], _PREDICT_BLOCK):
                 rows = X[start : start + _PREDICT_BLOCK]
                 block[: len(rows)] = torch.from_numpy(np.ascontiguousarray(rows))
@@ -637,142 +705,219 @@ class _BaseFreeNet(BaseEstimator):
         return tags
 
 
-class FreeNetClassifier(ClassifierMixin, _BaseFreeNet):
-    """FreeNet classifier: ``k`` neurons wired by an evolving DAG.
-
-    Trains a :class:`~sklearn_freenets._module.FreeNetModule` with skorch and Adam
-    on the cross-entropy loss, alternating weight training with FreeEvolve
-    rounds that add edges between neurons that fire together and cut edges
-    between neurons that are silent together.
-
-    Parameters
-    ----------
-    k : int, default=100
+# Parameter descriptions shared by both estimators' docstrings (one copy).
+_COMMON_PARAMETERS = """\
+k : int, default=100
         Number of neurons.
     epsilon : float in (0, 1), default=0.1
         FreeEvolve threshold: an edge ``j -> i`` is added when both neurons are
-        active on more than ``1 - epsilon`` of the samples, and pruned when both
-        are silent on more than ``1 - epsilon`` of them.
+        active on more than ``1 - epsilon`` of the (weighted) training samples,
+        and pruned when both are silent on more than ``1 - epsilon`` of them.
     evolve_rounds : int, default=5
-        Maximum number of FreeEvolve rounds. They split the ``max_epochs``
-        epochs into ``evolve_rounds + 1`` nearly equal phases: round ``r`` runs
-        after epoch ``floor(r * max_epochs / (evolve_rounds + 1))``, and the last
-        phase trains the final graph. Evolution stops early once a round changes
-        nothing. ``evolve_rounds=0`` trains the initial graph only; with
-        ``initial_graph="empty"`` that is exactly a one-hidden-layer MLP.
+        Most FreeEvolve rounds per ``fit``. ``0`` trains the initial graph only;
+        with ``initial_graph="empty"`` that is exactly a one-hidden-layer MLP.
+    evolve_every : int, default=5
+        Epochs between FreeEvolve rounds: a round runs after epochs
+        ``evolve_every``, ``2 * evolve_every``, ... of a fit, until
+        ``evolve_rounds`` rounds have run or a round changes nothing (evolution
+        has *settled*). The stopping criterion counts only epochs after that.
+        For :meth:`partial_fit`, every ``evolve_every``-th call ends with a round.
     activation : {"relu", "squared_relu", "tanh"}, default="relu"
         Neuron nonlinearity; ``squared_relu`` is ``max(0, z) ** 2``. A neuron is
         *active* when its pre-activation is positive.
-    initial_graph : {"dense", "empty"} or array-like of shape (k, k), default="dense"
-        Starting graph: ``"dense"`` has every edge ``j -> i`` with ``j < i``
-        (it contains every layered network of ``k`` neurons), ``"empty"`` none;
-        an array gives the edges (strictly lower triangular).
+    initial_graph : {"empty", "dense"} or array-like of shape (k, k), \
+default="empty"
+        Starting graph: ``"empty"`` has no edges (a one-hidden-layer network
+        that FreeEvolve then wires up), ``"dense"`` every edge ``j -> i`` with
+        ``j < i`` (it contains every layered network of ``k`` neurons: the
+        paper's start); an array gives the edges (strictly lower triangular).
+        The empty start is the default because it generalised better on the
+        tuning data of ``benchmarks/tune_defaults.py`` (on classification the
+        dense start was 1-3 points worse).
     skip : bool, default=False
-        Add a linear map from the input straight to the outputs (no hidden
-        neuron in between). Off by default, as in the paper's image networks;
-        turn it on for tabular data with strong linear effects.
-    max_epochs : int, default=20
-        Total number of training epochs (passes over the data), FreeEvolve
-        rounds included.
-    batch_size : int, default=128
-        Mini-batch size.
-    lr : float, default=1e-3
-        Adam learning rate.
+        Add a linear map from the input straight to the outputs.
+    max_epochs : int, default=200
+        Most epochs (passes over the training rows) of a ``fit``, like the MLP's
+        ``max_iter``: training stops earlier once it has converged (see ``tol``).
+        A :class:`~sklearn.exceptions.ConvergenceWarning` says when the cap came
+        first.
+    batch_size : int or "auto", default="auto"
+        Mini-batch size; ``"auto"`` is ``min(200, n_samples)``, as in the MLP.
+        When one batch holds every training row (full-batch training), identical
+        rows are merged into one row of their total weight and the rows put in a
+        canonical order, so the fit does not depend on the row order and a row
+        of weight 2 is the same as that row given twice, bit for bit.
+    lr : float, default=1e-2
+        Adam learning rate (higher than the MLP's 1e-3: chosen on the tuning
+        data of ``benchmarks/tune_defaults.py``, where it was as accurate and
+        converged in fewer epochs).
     alpha : float, default=1e-4
         L2 penalty, passed as the optimizer's ``weight_decay`` (when the
-        optimizer, for example one given in ``net_params``, takes one).
-    validation_fraction : float in (0, 1) or None, default=None
-        Hold out this fraction of the training data (stratified) and record the
-        validation loss per epoch and per FreeEvolve round. None: train on all.
+        optimizer takes one).
+    tol : float, default=1e-4
+        An epoch improves when the training loss falls by more than ``tol``
+        below the best so far (with ``early_stopping``: the validation score
+        rises by more than ``tol`` above the best so far). Training stops when
+        more than ``n_iter_no_change`` epochs in a row do not improve.
+    n_iter_no_change : int or np.inf, default=10
+        Epochs without improvement tolerated before stopping; ``np.inf`` trains
+        exactly ``max_epochs`` epochs (and then warns of nothing).
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training rows (stratified for
+        the classifier), score the network on them after every epoch (accuracy,
+        or R^2 for the regressor), stop when that score stops improving, and
+        restore the weights of the best score. Held-out rows never train
+        anything: not the weights, FreeEvolve, ``init="active"``,
+        ``keep_best`` or the target standardisation.
+    validation_fraction : float in (0, 1), default=0.1
+        Fraction of the training rows held out when ``early_stopping=True``;
+        unused otherwise.
     evolve_max_samples : int or None, default=20000
         Neuron activity for FreeEvolve is recorded on at most this many training
         rows, drawn at random (seeded by ``random_state``); None: all rows.
     dtype : {"float32", "float64"}, default="float32"
         Floating point type of the network and of the data given to it.
     random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, batch shuffling and activity subsampling.
-        Training runs inside :func:`torch.random.fork_rng`, so the global torch
-        random state of the caller is left untouched.
+        Seeds weight initialisation, batch shuffling, the validation split and
+        activity subsampling. Training runs inside
+        :func:`torch.random.fork_rng`, so the caller's global torch random state
+        is left untouched.
     device : str, default="cpu"
         Torch device to train on (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...) or
-        ``"auto"`` (CUDA when available).
+        ``"auto"`` (CUDA when available). A device that is not available fails
+        at parameter validation.
+    n_threads : int or "auto", default="auto"
+        Torch intra-op threads used by ``fit``, ``partial_fit`` and prediction;
+        the caller's setting (:func:`torch.get_num_threads`) is restored
+        afterwards. ``"auto"``: one thread for problems below 50 million
+        multiply-adds per forward pass of a batch, else the caller's setting
+        (which joblib's and dask's workers already limit to their share of the
+        cores). On 2 cores, a second thread first pays from about 13 million
+        (10-20 % faster), but while other processes hold the cores it makes
+        steps 3x (large) to 170x (small) slower
+        (``benchmarks/bench_threads.py``).
     verbose : int, default=0
         0: silent. 1: a progress bar over epochs and one line per FreeEvolve
         round. 2: also skorch's per-epoch table.
     warm_start : bool, default=False
-        When fitted already, ``fit`` continues from the current weights and graph
-        for another ``max_epochs`` epochs, with a fresh FreeEvolve schedule
-        (history and loss curve are extended). ``k``, ``activation``, ``skip``
-        and ``dtype`` must be unchanged. See also :meth:`partial_fit`.
+        When fitted already, ``fit`` continues from the current weights and
+        graph, with a fresh FreeEvolve schedule and stopping criterion (history
+        and loss curve are extended). Parameters that shape the network (``k``,
+        ``activation``, ``skip``, ``initial_graph``, ``init``, ``dtype``,
+        ``device``, ``net_params``{extra_build}) must be unchanged, else
+        ``fit`` raises ``ValueError``; every other parameter takes effect. See
+        also :meth:`partial_fit`.
     net_params : dict or None, default=None
-        Extra keyword arguments for the underlying :class:`skorch.NeuralNet`
-        (for example ``{"optimizer": torch.optim.SGD, "optimizer__momentum":
-        0.9}`` or ``{"callbacks": [...]}``), applied over the defaults.
+        Extra keyword arguments for the underlying :class:`skorch.NeuralNet`:
+        the optimizer (``{"optimizer": torch.optim.SGD, "optimizer__momentum":
+        0.9}``) and extra ``callbacks``. Keys that would replace what the
+        estimator sets up (``module``, ``criterion``, ``train_split``, ``lr``,
+        ``batch_size``, ...) raise ``ValueError``.
     lr_schedule : {"constant", "cosine"}, default="constant"
-        Learning rate over the ``max_epochs`` epochs of a ``fit``:
         ``"constant"`` keeps ``lr``; ``"cosine"`` anneals it on a half cosine
-        from ``lr`` (first epoch) towards ``lr / 1000``, recording the rate of
-        each epoch in ``net_.history`` as ``lr``. Set at the first fit; with
+        from ``lr`` towards ``lr / 1000`` over ``max_epochs`` epochs (recording
+        the rate of each epoch in ``net_.history`` as ``lr``). With
         :meth:`partial_fit` the annealing runs over the first ``max_epochs``
-        calls, then stays at ``lr / 1000``.
-
-        .. versionadded:: 0.1
+        calls.
     polish_epochs : int, default=0
-        After the ``max_epochs`` gradient epochs of ``fit``, run this many
-        full-batch L-BFGS epochs (each one step of 20 L-BFGS iterations with a
-        strong Wolfe line search, on the whole training set), with no
-        FreeEvolve round. They count in ``n_iter_`` and ``loss_curve_``. The
-        gradient optimizer is restored afterwards; :meth:`partial_fit` does not
-        polish. Useful for small, smooth problems (fitting polynomials),
-        costly on large data sets.
-
-        .. versionadded:: 0.1
-    init : {"default", "active"}, default="default"
-        Weight initialisation. ``"default"``: torch's. ``"active"``: torch's,
-        then every neuron's encoder bias is raised, neuron by neuron, so that
-        its pre-activation is at least 0.1 on every training sample (a neuron
-        that starts inactive everywhere gets no gradient). Suits
-        ``activation="squared_relu"`` and smooth regression, not ReLU
-        networks (a ReLU net with every unit active is affine on the data).
-        For :class:`FreeNetRegressor` the decoder, its bias and the skip map
-        are then set to the least-squares fit of the targets.
-
-        .. versionadded:: 0.1
+        After the gradient epochs of ``fit``, run this many full-batch L-BFGS
+        epochs (each one step of 20 L-BFGS iterations with a strong Wolfe line
+        search, on all training rows), with no FreeEvolve round. They count in
+        ``n_iter_`` and ``loss_curve_``. :meth:`partial_fit` does not polish.
+        Useful for small, smooth problems (fitting polynomials).
+    init : {"glorot", "torch", "active"}, default="glorot"
+        Weight initialisation. ``"glorot"``: encoder, decoder and skip weights
+        and biases uniform in ``+-sqrt(6 / (fan_in + fan_out))``, as
+        scikit-learn's MLP. ``"torch"``: PyTorch's ``Linear`` default.
+        ``"active"``: PyTorch's, then every neuron's encoder bias is raised,
+        neuron by neuron, so that its pre-activation is at least 0.1 on every
+        training row{active_extra}. ``"active"`` suits
+        ``activation="squared_relu"`` and smooth regression, not ReLU networks
+        (a ReLU net with every unit active is affine on the data). The recurrent
+        weights of neuron ``i`` are uniform in ``+-1 / sqrt(n_i)`` for its ``n_i``
+        incoming edges in every case.
     keep_best : bool, default=False
         At the end of ``fit`` (polish included), restore the weights with the
         lowest training loss seen, unless the final weights are at least as
-        good. The loss of an epoch is credited to the weights at the start of
-        its last batch, so this is exact with full-batch training
-        (``batch_size`` at least the number of samples) and approximate
-        otherwise. It copies the weights at every batch: meant for small
-        networks. Not applied by :meth:`partial_fit`.
+        good. Exact with full-batch training, approximate otherwise (the loss of
+        an epoch is credited to the weights at the start of its last batch); it
+        copies the weights at every batch. Not with ``early_stopping``."""
 
-        .. versionadded:: 0.1
-
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels.
-    adjacency_ : ndarray of shape (k, k), dtype=bool
+_COMMON_ATTRIBUTES = """\
+adjacency_ : ndarray of shape (k, k), dtype=bool
         The evolved graph: ``adjacency_[i, j]`` is the edge ``j -> i``.
     n_edges_ : int
         Number of edges in ``adjacency_``.
     evolution_history_ : list of dict
         One record per FreeEvolve round: ``round``, ``epoch``,
-        ``n_edges_before``, ``n_added``, ``n_pruned``, ``n_edges``,
-        ``train_loss``, ``valid_loss`` (None without ``validation_fraction``),
-        ``n_activity_samples``, and ``ncam`` / ``ncim`` (the strictly lower
-        triangles of the co-activation and co-inactivation matrices).
+        ``n_edges_before``, ``n_added``, ``n_pruned``, ``n_edges``, ``changed``,
+        ``train_loss``, ``n_activity_samples``, and ``ncam`` / ``ncim`` (the
+        strictly lower triangles of the co-activation and co-inactivation
+        matrices).
     net_ : skorch.NeuralNet
-        The fitted skorch net; ``net_.module_`` is the torch module.
+        The fitted skorch net; ``net_.module_`` is the torch module and
+        ``net_.history`` has one row per epoch.
     loss_curve_ : list of float
-        Training loss after each epoch.
+        Training loss after each epoch{loss_scale}.
+    best_loss_ : float or None
+        Lowest training loss of the gradient epochs; None with
+        ``early_stopping``.
+    validation_scores_ : list of float or None
+        Score on the held-out rows after each epoch ({score}); None without
+        ``early_stopping``.
+    best_validation_score_ : float or None
+        Best validation score after evolution settled (the weights restored at
+        the end); None without ``early_stopping``.
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run, over all fits of a warm start.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during fit, when ``X`` has string column names.
+        Names of features seen during fit, when ``X`` has string column names."""
+
+_NOTES = """\
+Training stops as scikit-learn's MLP does: after ``max_epochs`` epochs, or once
+    more than ``n_iter_no_change`` epochs in a row did not improve the training
+    loss (or, with ``early_stopping``, the validation score) by ``tol``.
+    FreeEvolve rounds run every ``evolve_every`` epochs until evolution settles,
+    and epochs before that never count toward stopping, so a fit runs at least
+    until the last round. If the loss becomes NaN or infinite, training stops
+    with a :class:`~sklearn.exceptions.ConvergenceWarning` and keeps the weights
+    from the start of that epoch."""
+
+
+def _fill(template: str, **extra: str) -> str:
+    """A class docstring with the shared sections filled in."""
+    parameters = _COMMON_PARAMETERS
+    for name in ("extra_build", "active_extra"):
+        parameters = parameters.replace("{" + name + "}", extra.get(name, ""))
+    attributes = _COMMON_ATTRIBUTES
+    for name in ("loss_scale", "score"):
+        attributes = attributes.replace("{" + name + "}", extra[name])
+    sections = {"parameters": parameters, "attributes": attributes, "notes": _NOTES}
+    for name, text in sections.items():
+        template = template.replace("{" + name + "}", text)
+    return template
+
+
+class FreeNetClassifier(ClassifierMixin, _BaseFreeNet):
+    __doc__ = _fill(
+        """FreeNet classifier: ``k`` neurons wired by an evolving DAG.
+
+    Trains a :class:`~sklearn_freenets._module.FreeNetModule` with skorch and Adam
+    on the (sample-weighted) cross-entropy loss, alternating weight training with
+    FreeEvolve rounds that add edges between neurons that fire together and cut
+    edges between neurons that are silent together, until training converges.
+
+    Parameters
+    ----------
+    {parameters}
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    {attributes}
 
     See Also
     --------
@@ -781,21 +926,22 @@ class FreeNetClassifier(ClassifierMixin, _BaseFreeNet):
 
     Notes
     -----
-    If the loss becomes NaN or infinite, training stops with a
-    :class:`~sklearn.exceptions.ConvergenceWarning` and keeps the weights from the
-    start of that epoch.
+    {notes}
 
     Examples
     --------
     >>> from sklearn.datasets import load_iris
     >>> from sklearn_freenets import FreeNetClassifier
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = FreeNetClassifier(k=8, max_epochs=30, lr=1e-2, random_state=0).fit(X, y)
+    >>> clf = FreeNetClassifier(k=8, random_state=0).fit(X, y)
     >>> clf.predict(X[:3])
     array([0, 0, 0])
     >>> clf.adjacency_.shape
     (8, 8)
-    """
+    """,
+        loss_scale=" (weighted mean cross-entropy)",
+        score="accuracy",
+    )
 
     _criterion = torch.nn.CrossEntropyLoss
 
@@ -829,9 +975,18 @@ class FreeNetClassifier(ClassifierMixin, _BaseFreeNet):
     def _n_outputs(self) -> int:
         return len(self.classes_)
 
+    def _validation_score(self, net: FreeNetTrainer, valid: TrainingData) -> float:
+        with torch.no_grad():
+            pred = net.module_(valid.X).argmax(dim=1)
+        return accuracy_score(
+            valid.y.cpu().numpy(),
+            pred.cpu().numpy(),
+            sample_weight=valid.w.cpu().double().numpy(),
+        )
+
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Fit the network and evolve its graph.
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network and evolve its graph until training converges.
 
         Parameters
         ----------
@@ -839,24 +994,27 @@ class FreeNetClassifier(ClassifierMixin, _BaseFreeNet):
             Training data.
         y : array-like of shape (n_samples,)
             Class labels (any hashable type).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights: the loss, the activity statistics of
+            FreeEvolve and the validation score are weighted means. None: all 1.
 
         Returns
         -------
         self : FreeNetClassifier
             The fitted estimator.
         """
-        return self._fit(X, y)
+        return self._fit(X, y, sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train for one epoch on ``(X, y)``, continuing the current network.
 
-        One call runs one epoch over ``X`` (in mini-batches of ``batch_size``).
-        FreeEvolve continues across calls: every ``max(1, max_epochs //
-        (evolve_rounds + 1))`` calls end with one round, with the activity
-        recorded on that call's data, until ``evolve_rounds`` rounds have run
-        or a round changes nothing. The first call builds the network (as
-        ``fit`` would); later calls continue it, whatever ``warm_start`` is.
+        One call runs one epoch over all of ``X`` (in mini-batches of
+        ``batch_size``); the stopping criterion, ``early_stopping``, ``polish``
+        and ``keep_best`` apply to ``fit`` only, as for scikit-learn's MLP.
+        Every ``evolve_every``-th call ends with a FreeEvolve round on that
+        call's data, until evolution settles. The first call builds the network
+        (as ``fit`` would); later calls continue it, whatever ``warm_start`` is.
 
         Parameters
         ----------
@@ -867,13 +1025,15 @@ class FreeNetClassifier(ClassifierMixin, _BaseFreeNet):
         classes : array-like of shape (n_classes,), default=None
             All labels that will ever appear; required on the first call when
             ``y`` does not contain every class.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights. None: all 1.
 
         Returns
         -------
         self : FreeNetClassifier
             The updated estimator.
         """
-        return self._fit(X, y, incremental=True, classes=classes)
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def predict_proba(self, X):
         """Return class probabilities.
@@ -928,103 +1088,27 @@ class FreeNetClassifier(ClassifierMixin, _BaseFreeNet):
 
 
 class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
-    """FreeNet regressor: ``k`` neurons wired by an evolving DAG.
+    __doc__ = _fill(
+        """FreeNet regressor: ``k`` neurons wired by an evolving DAG.
 
     Trains a :class:`~sklearn_freenets._module.FreeNetModule` with skorch and Adam
-    on the mean squared error, alternating weight training with FreeEvolve
-    rounds. Supports one or several targets. Targets are used as given: for
-    targets far from unit scale, wrap the estimator in
-    :class:`~sklearn.compose.TransformedTargetRegressor` with a
-    :class:`~sklearn.preprocessing.StandardScaler`.
+    on the (sample-weighted) squared error, alternating weight training with
+    FreeEvolve rounds, until training converges. Supports one or several
+    targets. By default each target is standardised for training and the
+    predictions mapped back, so targets in the thousands or with heavy tails
+    train as well as unit-scale ones.
 
     Parameters
     ----------
-    k : int, default=100
-        Number of neurons.
-    epsilon : float in (0, 1), default=0.1
-        FreeEvolve threshold, see :class:`FreeNetClassifier`.
-    evolve_rounds : int, default=5
-        Maximum number of FreeEvolve rounds, see :class:`FreeNetClassifier` for
-        how rounds and epochs relate.
-    activation : {"relu", "squared_relu", "tanh"}, default="relu"
-        Neuron nonlinearity; ``squared_relu`` is ``max(0, z) ** 2``.
-    initial_graph : {"dense", "empty"} or array-like of shape (k, k), default="dense"
-        Starting graph, see :class:`FreeNetClassifier`.
-    skip : bool, default=False
-        Add a linear map from the input straight to the outputs. Needed for the
-        exact polynomial constructions of :mod:`sklearn_freenets.theory`, and
-        often helpful on tabular data.
-    max_epochs : int, default=20
-        Total number of training epochs, FreeEvolve rounds included.
-    batch_size : int, default=128
-        Mini-batch size.
-    lr : float, default=1e-3
-        Adam learning rate.
-    alpha : float, default=1e-4
-        L2 penalty, passed as the optimizer's ``weight_decay`` (when the
-        optimizer, for example one given in ``net_params``, takes one).
-    validation_fraction : float in (0, 1) or None, default=None
-        Hold out this fraction of the training data and record the validation
-        loss. None: train on all of it.
-    evolve_max_samples : int or None, default=20000
-        Neuron activity is recorded on at most this many training rows.
-    dtype : {"float32", "float64"}, default="float32"
-        Floating point type of the network and of the data given to it.
-    random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, shuffling and subsampling; the caller's global torch
-        random state is left untouched.
-    device : str, default="cpu"
-        Torch device, or ``"auto"`` (CUDA when available).
-    verbose : int, default=0
-        0: silent. 1: progress bar and one line per FreeEvolve round. 2: also
-        skorch's per-epoch table.
-    warm_start : bool, default=False
-        Continue from the fitted weights and graph on the next ``fit``, see
-        :class:`FreeNetClassifier`.
-    net_params : dict or None, default=None
-        Extra keyword arguments for the underlying :class:`skorch.NeuralNet`.
-    lr_schedule : {"constant", "cosine"}, default="constant"
-        ``"cosine"`` anneals the learning rate from ``lr`` towards ``lr / 1000``
-        over the ``max_epochs`` epochs, see :class:`FreeNetClassifier`.
-
-        .. versionadded:: 0.1
-    polish_epochs : int, default=0
-        Full-batch L-BFGS epochs (20 iterations each) run after the
-        ``max_epochs`` gradient epochs of ``fit``, see :class:`FreeNetClassifier`.
-
-        .. versionadded:: 0.1
-    init : {"default", "active"}, default="default"
-        ``"active"``: raise the encoder biases, neuron by neuron, so that every
-        pre-activation is at least 0.1 on the training data, then set the
-        decoder, its bias and the skip map to the least-squares fit of the
-        targets on the resulting features. Suits ``activation="squared_relu"``
-        (for example polynomial regression), not ReLU networks.
-
-        .. versionadded:: 0.1
-    keep_best : bool, default=False
-        At the end of ``fit``, restore the weights with the lowest training loss
-        seen (exact with full-batch training), see :class:`FreeNetClassifier`.
-
-        .. versionadded:: 0.1
+    {parameters}
+    standardize_targets : bool, default=True
+        Train on ``(y - mean) / std`` per target (weighted, from the training
+        rows of the first fit) and map predictions back. False: train on ``y``
+        as given.
 
     Attributes
     ----------
-    adjacency_ : ndarray of shape (k, k), dtype=bool
-        The evolved graph: ``adjacency_[i, j]`` is the edge ``j -> i``.
-    n_edges_ : int
-        Number of edges in ``adjacency_``.
-    evolution_history_ : list of dict
-        One record per FreeEvolve round, see :class:`FreeNetClassifier`.
-    net_ : skorch.NeuralNet
-        The fitted skorch net; ``net_.module_`` is the torch module.
-    loss_curve_ : list of float
-        Training loss (MSE) after each epoch.
-    n_iter_ : int
-        Number of epochs run.
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during fit, when ``X`` has string column names.
+    {attributes}
 
     See Also
     --------
@@ -1033,13 +1117,16 @@ class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
 
     Notes
     -----
+    {notes}
+
     To fit a smooth function (a polynomial, say) to high accuracy, combine the
     training options: ``FreeNetRegressor(k, activation="squared_relu",
-    skip=True, evolve_rounds=0, dtype="float64", batch_size=n_samples,
-    max_epochs=1000, lr=1e-2, alpha=0, lr_schedule="cosine",
-    polish_epochs=50, init="active", keep_best=True)`` (full-batch Adam,
-    cosine-annealed, then L-BFGS, from a start where every neuron is active); see
-    ``benchmarks/bench_polynomials.py``.
+    skip=True, initial_graph="dense", evolve_rounds=0, dtype="float64",
+    batch_size=n_samples, standardize_targets=False,
+    max_epochs=1000, n_iter_no_change=np.inf, lr=1e-2, alpha=0,
+    lr_schedule="cosine", polish_epochs=50, init="active", keep_best=True)``
+    (full-batch Adam, cosine-annealed, then L-BFGS, from a start where every
+    neuron is active); see ``benchmarks/bench_polynomials.py``.
 
     Examples
     --------
@@ -1047,14 +1134,106 @@ class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
     >>> from sklearn_freenets import FreeNetRegressor
     >>> rng = np.random.RandomState(0)
     >>> X = rng.uniform(-1, 1, size=(200, 2))
-    >>> y = X[:, 0] ** 2 - X[:, 1]
-    >>> reg = FreeNetRegressor(k=8, skip=True, max_epochs=50, lr=1e-2,
-    ...                        random_state=0).fit(X, y)
+    >>> y = 1000 * (X[:, 0] ** 2 - X[:, 1])
+    >>> reg = FreeNetRegressor(k=8, skip=True, random_state=0).fit(X, y)
     >>> reg.predict(X[:2]).shape
     (2,)
-    """
+    """,
+        extra_build=", ``standardize_targets``",
+        active_extra=(
+            ", then the decoder, its bias and the skip map are set to the "
+            "least-squares fit of the (standardised) targets on the resulting "
+            "features"
+        ),
+        loss_scale=(
+            " (weighted mean squared error, averaged over targets, in units of "
+            "the standardised targets when ``standardize_targets=True``)"
+        ),
+        score="R^2, averaged over targets",
+    )
 
     _criterion = torch.nn.MSELoss
+
+    _parameter_constraints: dict = {
+        **_BaseFreeNet._parameter_constraints,
+        "standardize_targets": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        k=100,
+        *,
+        epsilon=0.1,
+        evolve_rounds=5,
+        evolve_every=5,
+        activation="relu",
+        initial_graph="empty",
+        skip=False,
+        max_epochs=200,
+        batch_size="auto",
+        lr=1e-2,
+        alpha=1e-4,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        evolve_max_samples=20000,
+        dtype="float32",
+        random_state=None,
+        device="cpu",
+        n_threads="auto",
+        verbose=0,
+        warm_start=False,
+        net_params=None,
+        lr_schedule="constant",
+        polish_epochs=0,
+        init="glorot",
+        keep_best=False,
+        standardize_targets=True,
+    ):
+        super().__init__(
+            k,
+            epsilon=epsilon,
+            evolve_rounds=evolve_rounds,
+            evolve_every=evolve_every,
+            activation=activation,
+            initial_graph=initial_graph,
+            skip=skip,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            lr=lr,
+            alpha=alpha,
+            tol=tol,
+            n_iter_no_change=n_iter_no_change,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            evolve_max_samples=evolve_max_samples,
+            dtype=dtype,
+            random_state=random_state,
+            device=device,
+            n_threads=n_threads,
+            verbose=verbose,
+            warm_start=warm_start,
+            net_params=net_params,
+            lr_schedule=lr_schedule,
+            polish_epochs=polish_epochs,
+            init=init,
+            keep_best=keep_best,
+        )
+        self.standardize_targets = standardize_targets
+
+    def _build(self, n_features: int) -> None:
+        super()._build(n_features)
+        self._built_params["standardize_targets"] = self.standardize_targets
+
+    def _check_build_unchanged(self) -> None:
+        if self.standardize_targets != self._built_params["standardize_targets"]:
+            raise ValueError(
+                "warm_start and partial_fit continue the fitted network, but "
+                "['standardize_targets'] changed since it was built; set it back, "
+                "or fit with warm_start=False to build a new network"
+            )
+        super()._check_build_unchanged()
 
     def _prepare_targets(self, y, *, first: bool, classes=None):
         y = np.asarray(y)
@@ -1067,17 +1246,39 @@ class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
                 f"y has {y2.shape[1]} targets, but the fitted network predicts "
                 f"{self._n_targets}"
             )
-        return y2.astype(_NP_DTYPES[self.dtype])
+        return y2.astype(np.float64)
+
+    def _scale_targets(self, y, w, *, first: bool):
+        if first:
+            if self.standardize_targets:
+                mean = np.average(y, axis=0, weights=w)
+                std = np.sqrt(np.average((y - mean) ** 2, axis=0, weights=w))
+                self._y_mean = mean
+                self._y_scale = np.where(
+                    std > 10 * np.finfo(float).eps * (1 + abs(mean)), std, 1.0
+                )
+            else:
+                self._y_mean = np.zeros(y.shape[1])
+                self._y_scale = np.ones(y.shape[1])
+        return (y - self._y_mean) / self._y_scale
 
     def _n_outputs(self) -> int:
         return self._n_targets
 
-    def _lstsq_targets(self, y):
-        return y
+    def _validation_score(self, net: FreeNetTrainer, valid: TrainingData) -> float:
+        with torch.no_grad():
+            pred = net.module_(valid.X)
+        if not torch.isfinite(pred).all():
+            return -np.inf
+        return r2_score(
+            valid.y.cpu().double().numpy(),
+            pred.cpu().double().numpy(),
+            sample_weight=valid.w.cpu().double().numpy(),
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Fit the network and evolve its graph.
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network and evolve its graph until training converges.
 
         Parameters
         ----------
@@ -1085,24 +1286,29 @@ class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
             Training data.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights: the loss, the target standardisation, the
+            activity statistics of FreeEvolve and the validation score are
+            weighted. None: all 1.
 
         Returns
         -------
         self : FreeNetRegressor
             The fitted estimator.
         """
-        return self._fit(X, y)
+        return self._fit(X, y, sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, sample_weight=None):
         """Train for one epoch on ``(X, y)``, continuing the current network.
 
-        One call runs one epoch over ``X`` (in mini-batches of ``batch_size``).
-        FreeEvolve continues across calls: every ``max(1, max_epochs //
-        (evolve_rounds + 1))`` calls end with one round, with the activity
-        recorded on that call's data, until ``evolve_rounds`` rounds have run
-        or a round changes nothing. The first call builds the network (as
-        ``fit`` would); later calls continue it, whatever ``warm_start`` is.
+        One call runs one epoch over all of ``X`` (in mini-batches of
+        ``batch_size``); the stopping criterion, ``early_stopping``, ``polish``
+        and ``keep_best`` apply to ``fit`` only, as for scikit-learn's MLP.
+        Every ``evolve_every``-th call ends with a FreeEvolve round on that
+        call's data, until evolution settles. The first call builds the network
+        and fixes the target standardisation (from that call's targets); later
+        calls continue it, whatever ``warm_start`` is.
 
         Parameters
         ----------
@@ -1110,13 +1316,15 @@ class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
             Training data.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights. None: all 1.
 
         Returns
         -------
         self : FreeNetRegressor
             The updated estimator.
         """
-        return self._fit(X, y, incremental=True)
+        return self._fit(X, y, sample_weight, incremental=True)
 
     def predict(self, X):
         """Predict targets.
@@ -1131,7 +1339,7 @@ class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
         y : ndarray of shape (n_samples,) or (n_samples, n_targets)
             Predictions, with the shape of the ``y`` given to ``fit``.
         """
-        out = self._raw_output(X).astype(np.float64)
+        out = self._raw_output(X).astype(np.float64) * self._y_scale + self._y_mean
         return out.ravel() if self._y_ndim == 1 else out
 
     def __sklearn_tags__(self):
@@ -1156,13 +1364,12 @@ def _regressor_from_parameters(params) -> FreeNetRegressor:
         initial_graph=np.asarray(params.G, dtype=bool),
         evolve_rounds=0,
         dtype="float64",
+        standardize_targets=False,
     )
     reg._y_ndim, reg._n_targets, reg._seed = 1, 1, 0
-    net = reg._make_net(
-        n_features, seed=0, callbacks=[("divergence_guard", _DivergenceGuard())]
-    )
-    with torch.random.fork_rng(devices=[]):
-        net.initialize()
+    reg._y_mean, reg._y_scale = np.zeros(1), np.ones(1)
+    reg._build(n_features)
+    net = reg.net_
     module = net.module_
     as_tensor = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float64))  # noqa: E731
     with torch.no_grad():
@@ -1173,7 +1380,7 @@ def _regressor_from_parameters(params) -> FreeNetRegressor:
         module.decoder.bias.copy_(as_tensor(params.c))
         module.skip.weight.copy_(as_tensor(params.U))
     reg.n_features_in_ = n_features
-    reg._set_fitted_state(net, [])
+    reg._set_fitted_state(net)
     return reg
 
 
@@ -1202,13 +1409,15 @@ def _parameters_from_estimator(estimator):
         if module.skip is not None
         else np.zeros((1, module.n_features))
     )
+    # the decoder predicts standardised targets: map it to the original scale
+    scale, mean = estimator._y_scale.reshape(-1, 1), estimator._y_mean
     return FreeNetParameters(
         E=arr(module.encoder.weight),
         b=arr(module.encoder.bias),
         W=arr(module.weight) * G,
         G=G,
-        V=arr(module.decoder.weight),
-        c=arr(module.decoder.bias),
-        U=U,
+        V=arr(module.decoder.weight) * scale,
+        c=arr(module.decoder.bias) * scale.ravel() + mean,
+        U=U * scale,
         activation=module.activation,
     )

@@ -51,8 +51,9 @@ def strictly_lower(k: int) -> NDArray[np.bool_]:
 class ActivityCounts:
     """Co-activation counts accumulated over batches of neuron activity.
 
-    Only ``k x k`` integer counts and ``k`` per-neuron counts are stored, so
-    recording activity over ``n`` samples never needs an ``n x k`` matrix.
+    Only ``k x k`` (weighted) counts and ``k`` per-neuron counts are stored, so
+    recording activity over ``n`` samples never needs an ``n x k`` matrix. With
+    sample weights, a sample of weight ``w`` counts as ``w`` samples.
 
     Parameters
     ----------
@@ -61,31 +62,40 @@ class ActivityCounts:
     """
 
     k: int
-    n_samples: int = 0
-    both_active: NDArray[np.int64] = field(init=False)
-    active: NDArray[np.int64] = field(init=False)
+    n_samples: float = 0.0
+    both_active: NDArray[np.float64] = field(init=False)
+    active: NDArray[np.float64] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.both_active = np.zeros((self.k, self.k), dtype=np.int64)
-        self.active = np.zeros(self.k, dtype=np.int64)
+        self.both_active = np.zeros((self.k, self.k), dtype=np.float64)
+        self.active = np.zeros(self.k, dtype=np.float64)
 
-    def update(self, S: ArrayLike) -> ActivityCounts:
+    def update(
+        self, S: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> ActivityCounts:
         """Add a batch of binary activity ``S`` of shape (batch, k); return self."""
         S = np.asarray(S, dtype=bool)
         if S.ndim != 2 or S.shape[1] != self.k:
             raise ValueError(
                 f"activity must have shape (n_samples, {self.k}), got {S.shape}"
             )
-        # float32 matmul of 0/1 values is exact for batches below 2**24 samples
-        Sf = S.astype(np.float32)
-        self.both_active += np.rint(Sf.T @ Sf).astype(np.int64)
-        self.active += S.sum(axis=0)
-        self.n_samples += S.shape[0]
+        Sf = S.astype(np.float64)
+        if sample_weight is None:
+            w = np.ones(len(S))
+        else:
+            w = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+            if w.shape != (len(S),):
+                raise ValueError(
+                    f"sample_weight must have shape ({len(S)},), got {w.shape}"
+                )
+        self.both_active += (Sf * w[:, None]).T @ Sf
+        self.active += w @ Sf
+        self.n_samples += float(w.sum())
         return self
 
     def matrices(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Return ``(NCAM, NCIM)``, each of shape (k, k), from the counts."""
-        if self.n_samples == 0:
+        if self.n_samples <= 0:
             raise ValueError("no activity was recorded")
         n = self.n_samples
         both_silent = n - self.active[:, None] - self.active[None, :] + self.both_active
@@ -187,27 +197,40 @@ def evolve_adjacency(
 
 
 class FreeEvolve(Callback):
-    """skorch callback that evolves a FreeNet's topology between training rounds.
+    """skorch callback that evolves a FreeNet's topology during training.
 
-    At the end of each epoch listed in ``epochs``, the activity of every neuron
-    (pre-activation > 0) is recorded on the training data, or on a seeded random
-    subsample of at most ``max_samples`` rows, and :func:`evolve_adjacency` is
-    applied to the module's adjacency. Added edges start at weight 0 (with their
-    optimizer moments reset), so adding an edge never changes the function;
-    pruned edges are masked and keep their weights. Once a round changes nothing,
-    the graph has converged and later rounds are skipped.
+    Schedule: a round runs at the end of every ``every``-th epoch counted from
+    history row ``since`` (so ``every=5``: after epochs 5, 10, ...), until
+    ``max_rounds`` rounds have run since then or a round changes nothing; from
+    then on evolution has *settled*. Every epoch records in the history whether
+    evolution has settled (``evolution_settled``), which the stopping criterion
+    reads: training is not stopped while the graph may still change.
+
+    A round records the activity of every neuron (pre-activation > 0) on the
+    training rows, or on a seeded random subsample of at most ``max_samples``
+    rows, with their sample weights, and applies :func:`evolve_adjacency`. Added
+    edges start at weight 0 (with their optimizer moments reset), so adding an
+    edge never changes the function; pruned edges are masked and keep their
+    weights. Each round's record is stored in the history row of its epoch under
+    ``free_evolve``, so the evolution is part of the net's history (it survives
+    warm starts and pickling) and the callback keeps no state between fits.
 
     The module must provide ``adjacency`` (bool buffer), ``preactivations(X)``
     and ``set_adjacency(G)``, as :class:`~sklearn_freenets._module.FreeNetModule`
-    does.
+    does; the training data must be a
+    :class:`~sklearn_freenets._training.TrainingData`.
 
     Parameters
     ----------
     epsilon : float
         FreeEvolve threshold, see :func:`evolve_adjacency`.
-    epochs : list of int
-        1-based epochs after which a round runs; an epoch listed twice runs two
-        rounds in a row.
+    max_rounds : int
+        Most rounds to run (counted from history row ``since``).
+    every : int, default=5
+        Epochs between rounds.
+    since : int, default=0
+        History rows before this one (earlier fits, for a warm start) neither
+        count as epochs of the schedule nor their rounds toward ``max_rounds``.
     max_samples : int or None, default=20000
         Record activity on at most this many training rows (None: all of them).
     random_state : int, default=0
@@ -223,7 +246,9 @@ class FreeEvolve(Callback):
     def __init__(
         self,
         epsilon: float,
-        epochs: list[int],
+        max_rounds: int,
+        every: int = 5,
+        since: int = 0,
         max_samples: int | None = 20000,
         random_state: int = 0,
         batch_size: int = 4096,
@@ -231,63 +256,73 @@ class FreeEvolve(Callback):
         keep_matrices: bool = True,
     ) -> None:
         self.epsilon = epsilon
-        self.epochs = epochs
+        self.max_rounds = max_rounds
+        self.every = every
+        self.since = since
         self.max_samples = max_samples
         self.random_state = random_state
         self.batch_size = batch_size
         self.verbose = verbose
         self.keep_matrices = keep_matrices
 
-    def initialize(self) -> FreeEvolve:
-        self.history_: list[dict[str, Any]] = []
-        self.converged_ = False
-        self.X_: Any = None
-        return self
+    def on_train_begin(self, net: Any, X: Any = None, **kwargs: Any) -> None:
+        self.data_ = X
 
-    def on_train_begin(self, net: Any, X: Any = None, y: Any = None, **kwargs: Any):
-        self.X_ = X
-        # epochs already in the history (warm start) do not count toward ``epochs``
-        self.epoch_offset_ = len(net.history)
+    def on_train_end(self, net: Any, **kwargs: Any) -> None:
+        self.data_ = None  # do not keep (or pickle) a reference to the training data
 
-    def on_train_end(self, net: Any, X: Any = None, y: Any = None, **kwargs: Any):
-        self.X_ = None  # do not keep (or pickle) a reference to the training data
+    def rounds(self, net: Any) -> list[dict[str, Any]]:
+        """The records of the rounds run since history row ``since``."""
+        return [
+            row["free_evolve"]
+            for row in net.history[self.since :]
+            if "free_evolve" in row
+        ]
 
-    def activity_sample(self) -> Any:
-        """Return the rows on which activity is recorded."""
-        X = self.X_
-        n = len(X)
+    def settled(self, net: Any) -> bool:
+        """Whether no further round will run (limit reached or last round idle)."""
+        done = self.rounds(net)
+        return len(done) >= self.max_rounds or bool(done and not done[-1]["changed"])
+
+    def on_epoch_end(self, net: Any, phase: str | None = None, **kwargs: Any) -> None:
+        epoch = len(net.history) - self.since
+        if phase != "polish" and epoch % self.every == 0 and not self.settled(net):
+            self.run_round(net, self.data_)
+        net.history.record("evolution_settled", self.settled(net))
+
+    def activity_sample(self, data: Any, round_index: int) -> tuple[Any, Any]:
+        """Return the rows ``(X, sample_weight)`` on which activity is recorded."""
+        n = len(data)
         if self.max_samples is None or n <= self.max_samples:
-            return X
-        rng = np.random.default_rng(self.random_state + len(self.history_))
+            return data.X, data.w
+        rng = np.random.default_rng(self.random_state + round_index)
         idx = np.sort(rng.choice(n, size=self.max_samples, replace=False))
-        return X[idx]
+        idx_t = torch.as_tensor(idx, device=data.X.device)
+        return data.X[idx_t], data.w[idx_t]
 
-    def record_activity(self, net: Any, X: Any) -> ActivityCounts:
+    def record_activity(self, net: Any, X: Any, w: Any = None) -> ActivityCounts:
         """Accumulate co-activation counts of the net's module over ``X``."""
         module = net.module_
         counts = ActivityCounts(module.k)
         for start in range(0, len(X), self.batch_size):
             Xb = to_tensor(X[start : start + self.batch_size], device=net.device)
             Z = module.preactivations(Xb)
-            counts.update((Z > 0).cpu().numpy())
+            wb = None if w is None else w[start : start + self.batch_size]
+            counts.update(
+                (Z > 0).cpu().numpy(),
+                None if wb is None else wb.detach().cpu().double().numpy(),
+            )
         return counts
 
-    def on_epoch_end(self, net: Any, **kwargs: Any) -> None:
-        epoch = len(net.history) - self.epoch_offset_
-        n_rounds = self.epochs.count(epoch)
-        for _ in range(n_rounds):
-            if self.converged_:
-                return
-            self.run_round(net, epoch)
-
-    def run_round(self, net: Any, epoch: int) -> dict[str, Any]:
-        """Run one FreeEvolve round on ``net`` and return its record."""
+    def run_round(self, net: Any, data: Any) -> dict[str, Any]:
+        """Run one FreeEvolve round on ``net`` with ``data``; return its record."""
         module = net.module_
-        X = self.activity_sample()
+        n_done = len(self.rounds(net))
+        X, w = self.activity_sample(data, n_done)
         was_training = module.training
         module.eval()
         try:
-            ncam, ncim = self.record_activity(net, X).matrices()
+            ncam, ncim = self.record_activity(net, X, w).matrices()
         finally:
             module.train(was_training)
         G = module.adjacency.cpu().numpy().copy()
@@ -295,30 +330,28 @@ class FreeEvolve(Callback):
         if step.changed:
             module.set_adjacency(step.adjacency)
             _reset_optimizer_moments(net, module, step.added)
-        else:
-            self.converged_ = True
         last = net.history[-1]
         record: dict[str, Any] = {
-            "round": len(self.history_) + 1,
-            "epoch": epoch,
+            "round": n_done + 1,
+            "epoch": len(net.history),
             "n_edges_before": int(G.sum()),
             "n_added": step.n_added,
             "n_pruned": step.n_pruned,
             "n_edges": int(step.adjacency.sum()),
+            "changed": step.changed,
             "train_loss": float(last["train_loss"]) if "train_loss" in last else None,
-            "valid_loss": float(last["valid_loss"]) if "valid_loss" in last else None,
             "n_activity_samples": len(X),
         }
         if self.keep_matrices:
             lower = strictly_lower(module.k)
             record["ncam"] = ncam[lower].astype(np.float32)
             record["ncim"] = ncim[lower].astype(np.float32)
-        self.history_.append(record)
+        net.history.record("free_evolve", record)
         if self.verbose:
             _write(
-                f"[FreeEvolve] round {record['round']} (epoch {epoch}): "
+                f"[FreeEvolve] round {record['round']} (epoch {record['epoch']}): "
                 f"+{record['n_added']} added, -{record['n_pruned']} pruned, "
-                f"{record['n_edges']} edges" + ("" if step.changed else " (converged)")
+                f"{record['n_edges']} edges" + ("" if step.changed else " (settled)")
             )
         return record
 

@@ -677,6 +677,91 @@ class SparseGraph:
         return f"SparseGraph(k={self.k}, n_edges={self.n_edges})"
 
 
+class GraphLevels:
+    """The neurons of a DAG grouped by topological depth.
+
+    Level 0 holds the neurons without incoming edges; level ``l`` those whose
+    deepest source is in level ``l - 1``. All neurons of a level can be computed
+    at once from the earlier levels, so a graph of few levels (the empty graph
+    has one) needs only a few matrix products instead of the neuron-by-neuron
+    recurrence.
+
+    Parameters
+    ----------
+    adjacency : array-like or torch.Tensor of shape (k, k)
+        Boolean adjacency; only its strictly lower triangle is used.
+    device : torch.device or str, default="cpu"
+        Where the index tensors live.
+
+    Attributes
+    ----------
+    levels : list of torch.Tensor
+        Neuron indices (int64) of each level.
+    order : torch.Tensor of shape (k,)
+        The levels concatenated; ``inverse`` undoes that permutation.
+    """
+
+    __slots__ = ("levels", "order", "inverse", "n_levels")
+
+    def __init__(self, adjacency: Any, device: Any = "cpu") -> None:
+        if isinstance(adjacency, torch.Tensor):
+            adjacency = adjacency.detach().cpu().numpy()
+        G = np.tril(np.asarray(adjacency, dtype=bool), -1)
+        k = G.shape[0]
+        depth = np.zeros(k, dtype=np.int64)
+        for i in range(k):
+            sources = np.flatnonzero(G[i, :i])
+            if sources.size:
+                depth[i] = depth[sources].max() + 1
+        n_levels = int(depth.max()) + 1 if k else 0
+        groups = [np.flatnonzero(depth == lvl) for lvl in range(n_levels)]
+        self.levels = [torch.as_tensor(g, device=device) for g in groups]
+        order = np.concatenate(groups) if groups else np.zeros(0, dtype=np.int64)
+        self.order = torch.as_tensor(order, device=device)
+        self.inverse = torch.as_tensor(np.argsort(order), device=device)
+        self.n_levels = n_levels
+
+
+def recurrence_by_levels(
+    A: torch.Tensor,
+    W: torch.Tensor,
+    activation: str,
+    levels: GraphLevels,
+    *,
+    mask: torch.Tensor | None = None,
+    return_preact: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """Evaluate the recurrence level by level, in plain (differentiable) torch.
+
+    Gives :func:`recurrence`'s results (up to float rounding) with one matrix
+    product per level after the first; autograd computes the backward. Fast when
+    the graph has few levels (:class:`GraphLevels`), such as the empty graph (one
+    level: ``H = act(A)``) or a sparse evolved one.
+    """
+    act = _ACT_CODES[activation]
+    if levels.n_levels <= 1:
+        H = _torch_act(A, act)
+        return (H, A.detach()) if return_preact else H
+    Wm = W * mask if mask is not None else W
+    parts_h: list[torch.Tensor] = []
+    parts_z: list[torch.Tensor] = []
+    done = 0
+    for level, idx in enumerate(levels.levels):
+        Z = A.index_select(1, idx)
+        if level:
+            H_prev = parts_h[0] if len(parts_h) == 1 else torch.cat(parts_h, dim=1)
+            W_block = Wm.index_select(0, idx).index_select(1, levels.order[:done])
+            Z = Z + H_prev @ W_block.T
+        parts_h.append(_torch_act(Z, act))
+        parts_z.append(Z)
+        done += idx.numel()
+    H = torch.cat(parts_h, dim=1).index_select(1, levels.inverse)
+    if return_preact:
+        Z_all = torch.cat(parts_z, dim=1).index_select(1, levels.inverse)
+        return H, Z_all.detach()
+    return H
+
+
 # ---------------------------------------------------------------------------------
 # Dispatch and autograd.
 # ---------------------------------------------------------------------------------

@@ -101,7 +101,8 @@ def _fitted_history(estimator: Any, *, need_rounds: bool) -> list[dict[str, Any]
         raise ValueError(
             "The estimator has no FreeEvolve rounds in evolution_history_ (it was "
             "fitted with evolve_rounds=0, or training stopped before the first "
-            "round); this plot needs at least one round."
+            "round, which runs after evolve_every epochs); this plot needs at "
+            "least one round."
         )
     return history
 
@@ -458,11 +459,13 @@ def plot_edge_changes(estimator: Any, *, ax: Axes | None = None) -> Axes:
 
     Examples
     --------
+    >>> import numpy as np
     >>> from sklearn.datasets import load_iris
     >>> from sklearn_freenets import FreeNetClassifier
     >>> from sklearn_freenets.plotting import plot_edge_changes
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = FreeNetClassifier(k=8, max_epochs=4, evolve_rounds=2, lr=1e-2,
+    >>> clf = FreeNetClassifier(k=8, max_epochs=4, n_iter_no_change=np.inf,
+    ...                         evolve_rounds=2, evolve_every=1, lr=1e-2,
     ...                         random_state=0).fit(X, y)
     >>> ax = plot_edge_changes(clf)
     >>> len(ax.containers[0]) == len(clf.evolution_history_)
@@ -587,11 +590,13 @@ def plot_coactivation_distributions(
 
     Examples
     --------
+    >>> import numpy as np
     >>> from sklearn.datasets import load_iris
     >>> from sklearn_freenets import FreeNetClassifier
     >>> from sklearn_freenets.plotting import plot_coactivation_distributions
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = FreeNetClassifier(k=8, max_epochs=4, evolve_rounds=2, lr=1e-2,
+    >>> clf = FreeNetClassifier(k=8, max_epochs=4, n_iter_no_change=np.inf,
+    ...                         evolve_rounds=2, evolve_every=1, lr=1e-2,
     ...                         random_state=0).fit(X, y)
     >>> axes = plot_coactivation_distributions(clf)
     >>> [a.get_xlabel() for a in axes]
@@ -703,11 +708,13 @@ def plot_edges_over_training(
 
     Examples
     --------
+    >>> import numpy as np
     >>> from sklearn.datasets import load_iris
     >>> from sklearn_freenets import FreeNetClassifier
     >>> from sklearn_freenets.plotting import plot_edges_over_training
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = FreeNetClassifier(k=8, max_epochs=4, evolve_rounds=2, lr=1e-2,
+    >>> clf = FreeNetClassifier(k=8, max_epochs=4, n_iter_no_change=np.inf,
+    ...                         evolve_rounds=2, evolve_every=1, lr=1e-2,
     ...                         random_state=0).fit(X, y)
     >>> ax = plot_edges_over_training(clf)
     >>> ax.get_xlabel()

@@ -10,10 +10,10 @@ import scipy.sparse as sp
 import torch
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
-from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import load_diabetes, load_digits, load_iris, load_wine
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
@@ -21,7 +21,16 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn_freenets import FreeNetClassifier, FreeNetRegressor
 
 ESTIMATORS = [FreeNetClassifier, FreeNetRegressor]
-FAST = dict(k=8, max_epochs=5, lr=1e-2, evolve_rounds=2, random_state=0)
+# A fixed budget of 5 epochs (no convergence stop), 2 rounds after epochs 1 and 2.
+FAST = dict(
+    k=8,
+    max_epochs=5,
+    n_iter_no_change=np.inf,
+    lr=1e-2,
+    evolve_rounds=2,
+    evolve_every=1,
+    random_state=0,
+)
 
 
 @pytest.fixture(scope="module")
@@ -44,11 +53,9 @@ def _xy(Estimator, n=120, d=5, seed=0):
 def test_classifier_accuracy_on_digits(digits):
     """Check that a FreeNet learns scikit-learn's digits well."""
     X_train, X_test, y_train, y_test = digits
-    clf = FreeNetClassifier(k=48, max_epochs=30, lr=3e-3, random_state=0).fit(
-        X_train, y_train
-    )
-    assert clf.score(X_test, y_test) > 0.93
-    assert clf.n_iter_ == 30 and len(clf.loss_curve_) == 30
+    clf = FreeNetClassifier(k=48, random_state=0).fit(X_train, y_train)
+    assert clf.score(X_test, y_test) > 0.95
+    assert clf.n_iter_ == len(clf.loss_curve_) < 200  # converged before the cap
     assert clf.loss_curve_[-1] < clf.loss_curve_[0]
     proba = clf.predict_proba(X_test)
     assert proba.shape == (len(X_test), 10)
@@ -58,26 +65,35 @@ def test_classifier_accuracy_on_digits(digits):
 
 
 def test_regressor_on_diabetes():
-    """Check that a FreeNet regressor beats the mean on the diabetes data."""
+    """Check FreeNet regression on the diabetes data, with and without a hold-out."""
     X, y = load_diabetes(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
-    reg = TransformedTargetRegressor(
-        make_pipeline(
-            StandardScaler(),
-            FreeNetRegressor(k=16, skip=True, max_epochs=40, lr=3e-3, random_state=0),
-        ),
-        transformer=StandardScaler(),
-    ).fit(X_train, y_train)
-    assert reg.score(X_test, y_test) > 0.3  # a linear model reaches about 0.36
+    scores = {}
+    for early in (False, True):
+        reg = make_pipeline(
+            StandardScaler(), FreeNetRegressor(early_stopping=early, random_state=0)
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            reg.fit(X_train, y_train)
+        scores[early] = reg.score(X_test, y_test)
+    mlp = make_pipeline(StandardScaler(), MLPRegressor(random_state=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        mlp_score = mlp.fit(X_train, y_train).score(X_test, y_test)
+    # the targets (25-346) are standardised, so even the defaults beat the MLP's;
+    # on 331 noisy rows early stopping is what keeps the fit from overfitting
+    assert scores[False] > mlp_score + 0.5
+    assert scores[True] > 0.3  # a linear model reaches about 0.36
 
 
 def test_string_and_binary_labels():
     """Check that any label type round-trips and binary problems work."""
     X, y = load_iris(return_X_y=True)
     names = np.array(["setosa", "versicolor", "virginica"])[y]
-    clf = FreeNetClassifier(k=8, max_epochs=30, lr=1e-2, random_state=0).fit(X, names)
+    clf = FreeNetClassifier(k=8, random_state=0).fit(X, names)
     assert set(clf.predict(X)) <= set(names)
-    assert clf.score(X, names) > 0.8
+    assert clf.score(X, names) > 0.95
     binary = y[y < 2] == 1
     clf = FreeNetClassifier(**FAST).fit(X[y < 2], binary)
     assert_array_equal(clf.classes_, [False, True])
@@ -195,15 +211,6 @@ def test_float64_and_options(Estimator):
     )
 
 
-@pytest.mark.parametrize("Estimator", ESTIMATORS)
-def test_validation_fraction_recorded(Estimator):
-    """Check that a validation split records the validation loss per round."""
-    X, y = _xy(Estimator, n=200)
-    est = Estimator(**{**FAST, "validation_fraction": 0.2}).fit(X, y)
-    assert all(np.isfinite(r["valid_loss"]) for r in est.evolution_history_)
-    assert "valid_loss" in est.net_.history[-1]
-
-
 # -- bad input ----------------------------------------------------------------------
 
 
@@ -234,8 +241,9 @@ def test_bad_graph_and_device(Estimator):
         Estimator(k=3, initial_graph=np.ones((3, 3))).fit(X, y)
     with pytest.raises(ValueError, match="shape \\(3, 3\\)"):
         Estimator(k=3, initial_graph=np.zeros((2, 2))).fit(X, y)
-    with pytest.raises(ValueError, match="not a valid torch device"):
-        Estimator(k=3, device="gpu0").fit(X, y)
+    for device in ("gpu0", "cuda:99", 3):
+        with pytest.raises(InvalidParameterError, match="'device' parameter"):
+            Estimator(k=3, device=device).fit(X, y)
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
@@ -277,7 +285,13 @@ def test_divergence_stops_and_keeps_finite_weights():
     """Check that a NaN loss stops training with a warning and finite weights."""
     X, y = _xy(FreeNetRegressor)
     reg = FreeNetRegressor(
-        k=16, activation="squared_relu", lr=10.0, max_epochs=50, random_state=0
+        k=16,
+        activation="squared_relu",
+        initial_graph="dense",
+        standardize_targets=False,
+        lr=10.0,
+        max_epochs=50,
+        random_state=0,
     )
     with pytest.warns(ConvergenceWarning, match="diverged.* last finite"):
         reg.fit(X * 100, y * 1e3)
@@ -308,16 +322,24 @@ def test_verbose_shows_progress_and_rounds(capsys):
 def test_warm_start_continues(Estimator):
     """Check that warm_start continues weights, graph, loss curve and history."""
     X, y = _xy(Estimator, n=200)
-    params = {**FAST, "epsilon": 0.4, "initial_graph": "empty", "warm_start": True}
+    params = {**FAST, "epsilon": 0.7, "initial_graph": "empty", "warm_start": True}
     est = Estimator(**params).fit(X, y)
-    graph, rounds = est.adjacency_.copy(), len(est.evolution_history_)
+    first_rounds = list(est.evolution_history_)
+    assert first_rounds and first_rounds[0]["n_added"] > 0
+    graph = est.adjacency_.copy()
     weights = est.net_.module_.encoder.weight.detach().clone()
+    curve = list(est.loss_curve_)
     net = est.net_
     est.fit(X, y)
     assert est.net_ is net and est.n_iter_ == 10 and len(est.loss_curve_) == 10
+    assert est.loss_curve_[:5] == curve
     assert not torch.equal(weights, est.net_.module_.encoder.weight.detach())
-    assert (est.adjacency_ | graph).sum() >= graph.sum()
-    assert len(est.evolution_history_) >= rounds
+    # the second fit starts from the first fit's graph, with its own rounds
+    history = est.evolution_history_
+    assert history[: len(first_rounds)] == first_rounds
+    second = history[len(first_rounds) :]
+    assert second and [r["epoch"] for r in second] == [6, 7][: len(second)]
+    assert second[0]["n_edges_before"] == graph.sum()
     cold = Estimator(**{**params, "warm_start": False}).fit(X, y)
     assert cold.n_iter_ == 5
     with pytest.raises(ValueError, match=r"\['k'\] changed"):
@@ -330,7 +352,7 @@ def test_partial_fit_runs_epochs_and_rounds(Estimator):
     X, y = _xy(Estimator, n=200)
     est = Estimator(
         k=8,
-        max_epochs=6,
+        evolve_every=2,
         evolve_rounds=2,
         epsilon=0.4,
         initial_graph="empty",
@@ -342,7 +364,7 @@ def test_partial_fit_runs_epochs_and_rounds(Estimator):
             X[:100] if call % 2 else X[100:], y[:100] if call % 2 else y[100:], **kwargs
         )
         assert est.n_iter_ == call
-    # period = 6 // 3 = 2 calls; at most 2 rounds, at calls 2 and 4
+    # a round every 2 calls until 2 rounds or an idle one: calls 2 and 4
     assert [r["epoch"] for r in est.evolution_history_] in ([2], [2, 4])
     assert est.evolution_history_[0]["n_activity_samples"] == 100
     with pytest.raises(ValueError, match="X has 3 features"):
@@ -366,6 +388,7 @@ def test_optimizer_without_weight_decay():
     reg = FreeNetRegressor(
         k=4,
         max_epochs=3,
+        n_iter_no_change=np.inf,
         evolve_rounds=0,
         batch_size=len(X),
         random_state=0,

@@ -10,7 +10,6 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_digits
 
 from sklearn_freenets import FreeNetClassifier
-from sklearn_freenets._estimators import evolve_schedule
 from sklearn_freenets._evolve import (
     ActivityCounts,
     coactivation_matrices,
@@ -109,12 +108,17 @@ def test_upper_triangle_never_added():
     assert_array_equal(step.adjacency, strictly_lower(k))
 
 
-def test_schedule_splits_epochs_into_phases():
-    """Check how rounds are spread over the epochs."""
-    assert evolve_schedule(20, 5) == [3, 6, 10, 13, 16]
-    assert evolve_schedule(12, 3) == [3, 6, 9]
-    assert evolve_schedule(2, 3) == [1, 1, 1]
-    assert evolve_schedule(10, 0) == []
+def test_weighted_activity_counts_equal_repeated_rows():
+    """Check that a sample of weight w counts as w repeated samples."""
+    rng = np.random.default_rng(0)
+    S = rng.random((30, 6)) > 0.4
+    w = rng.integers(0, 4, size=30)
+    weighted = ActivityCounts(6).update(S, w.astype(float)).matrices()
+    repeated = coactivation_matrices(np.repeat(S, w, axis=0))
+    assert_allclose(weighted[0], repeated[0])
+    assert_allclose(weighted[1], repeated[1])
+    with pytest.raises(ValueError, match="sample_weight must have shape"):
+        ActivityCounts(6).update(S, w[:3])
 
 
 def test_added_edges_do_not_change_function():
@@ -148,13 +152,19 @@ def test_callback_records_rounds(digits):
         epsilon=0.3,
         initial_graph="empty",
         evolve_rounds=4,
+        evolve_every=2,
         max_epochs=10,
         lr=1e-2,
         random_state=0,
     ).fit(X, y)
     hist = clf.evolution_history_
     assert 1 <= len(hist) <= 4
-    assert [r["epoch"] for r in hist] == evolve_schedule(10, 4)[: len(hist)]
+    # a round every 2 epochs until the limit or an idle round
+    assert [r["epoch"] for r in hist] == [2, 4, 6, 8][: len(hist)]
+    assert all(r["changed"] for r in hist[:-1])
+    assert len(hist) == 4 or not hist[-1]["changed"]
+    settled = [row["evolution_settled"] for row in clf.net_.history]
+    assert settled == [e >= hist[-1]["epoch"] for e in range(1, clf.n_iter_ + 1)]
     for prev, cur in itertools.pairwise([None, *hist]):
         if prev is not None:
             assert cur["n_edges_before"] == prev["n_edges"]
@@ -177,6 +187,7 @@ def test_evolution_stops_once_converged(digits):
         epsilon=1e-3,
         initial_graph="empty",
         evolve_rounds=5,
+        evolve_every=1,
         max_epochs=6,
         random_state=0,
     ).fit(X, y)
@@ -189,6 +200,11 @@ def test_activity_subsample(digits):
     """Check that activity is recorded on a subsample of the requested size."""
     X, y = digits
     clf = FreeNetClassifier(
-        k=8, evolve_rounds=2, max_epochs=3, evolve_max_samples=300, random_state=0
+        k=8,
+        evolve_rounds=2,
+        evolve_every=1,
+        max_epochs=3,
+        evolve_max_samples=300,
+        random_state=0,
     ).fit(X, y)
     assert {r["n_activity_samples"] for r in clf.evolution_history_} == {300}

@@ -38,6 +38,11 @@ ESTIMATOR_PLOTS = [
 ]
 
 
+# A fixed budget of 6 epochs with up to 3 FreeEvolve rounds, one after each of
+# the first epochs (epochs 1, 2, 3 unless evolution settles sooner).
+SCHEDULE = dict(max_epochs=6, n_iter_no_change=np.inf, evolve_rounds=3, evolve_every=1)
+
+
 # ------------------------------------------------------------------ fixtures
 @pytest.fixture(autouse=True)
 def close_figures():
@@ -58,7 +63,12 @@ def dense_fit(digits):
     """A classifier evolved from the dense graph (prunes edges)."""
     X, y = digits
     return FreeNetClassifier(
-        k=12, max_epochs=6, evolve_rounds=3, lr=1e-2, random_state=0
+        k=12,
+        initial_graph="dense",
+        init="torch",  # leaves some neurons dead: their edges get pruned
+        **SCHEDULE,
+        lr=1e-2,
+        random_state=0,
     ).fit(X, y)
 
 
@@ -68,8 +78,7 @@ def empty_fit(digits):
     X, y = digits
     return FreeNetClassifier(
         k=12,
-        max_epochs=6,
-        evolve_rounds=3,
+        **SCHEDULE,
         lr=1e-2,
         initial_graph="empty",
         epsilon=0.3,
@@ -82,7 +91,12 @@ def no_rounds_fit(digits):
     """A classifier fitted without FreeEvolve rounds."""
     X, y = digits
     return FreeNetClassifier(
-        k=6, max_epochs=2, evolve_rounds=0, lr=1e-2, random_state=0
+        k=6,
+        max_epochs=2,
+        n_iter_no_change=np.inf,
+        evolve_rounds=0,
+        lr=1e-2,
+        random_state=0,
     ).fit(X[:200], y[:200])
 
 
@@ -225,7 +239,13 @@ def test_regressor_is_supported():
     """Check that the estimator plots accept a fitted FreeNetRegressor."""
     X, y = load_diabetes(return_X_y=True)
     reg = FreeNetRegressor(
-        k=8, max_epochs=4, evolve_rounds=2, lr=1e-2, random_state=0
+        k=8,
+        max_epochs=4,
+        n_iter_no_change=np.inf,
+        evolve_rounds=2,
+        evolve_every=1,
+        lr=1e-2,
+        random_state=0,
     ).fit(X[:200], (y[:200] - y.mean()) / y.std())
     for plot in ESTIMATOR_PLOTS:
         plot(reg)
@@ -239,6 +259,7 @@ def test_plot_edge_changes_bars(fit, request):
     """Check that there is one bar per round with the added / pruned counts."""
     est = request.getfixturevalue(fit)
     history = est.evolution_history_
+    assert sum(r["n_added"] + r["n_pruned"] for r in history) > 0
     ax = plot_edge_changes(est)
     added, pruned = ax.containers
     assert len(added) == len(pruned) == len(history)

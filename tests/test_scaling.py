@@ -3,14 +3,17 @@
 
 import os
 
+import numpy as np
 import pytest
 import torch
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
 from sklearn.datasets import load_wine
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import (
     GridSearchCV,
     HalvingGridSearchCV,
+    cross_val_score,
     cross_validate,
 )
 from sklearn.pipeline import make_pipeline
@@ -18,8 +21,19 @@ from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback
 
 from sklearn_freenets import FreeNetClassifier
+from sklearn_freenets._kernel import GraphLevels
+from sklearn_freenets._module import _MAX_LEVELS
 
-FAST = dict(max_epochs=4, lr=1e-2, evolve_rounds=1, random_state=0)
+# Exactly max_epochs epochs from the dense graph, one FreeEvolve round after epoch 2.
+FAST = dict(
+    max_epochs=4,
+    n_iter_no_change=np.inf,
+    lr=1e-2,
+    initial_graph="dense",
+    evolve_rounds=1,
+    evolve_every=2,
+    random_state=0,
+)
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 
 
@@ -38,6 +52,13 @@ class RecordWorker(Callback):
             "pid": os.getpid(),
             "torch_threads": torch.get_num_threads(),
         }
+
+
+class TorchBackend(Callback):
+    """Compute the recurrence with the plain torch backend from the first epoch."""
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        net.module_.backend = "torch"
 
 
 def _records(result):
@@ -101,8 +122,9 @@ def test_n_jobs_workers_do_not_oversubscribe(wine):
 def test_halving_search_over_k(wine):
     """Check that successive halving over k (epochs as the resource) works."""
     X, y = wine
+    pipe = make_pipeline(StandardScaler(), FreeNetClassifier(**FAST))
     search = HalvingGridSearchCV(
-        make_pipeline(StandardScaler(), FreeNetClassifier(**FAST)),
+        pipe,
         {"freenetclassifier__k": [2, 4, 8, 16]},
         resource="freenetclassifier__max_epochs",
         min_resources=2,
@@ -111,8 +133,16 @@ def test_halving_search_over_k(wine):
         cv=2,
         random_state=0,
     ).fit(X, y)
-    assert search.best_params_["freenetclassifier__k"] in (2, 4, 8, 16)
     assert search.n_resources_ == [2, 4, 8]
+    # Every row of the score table is the CV score of its k trained for its
+    # number of epochs, and the refitted model ran exactly the last budget.
+    results = search.cv_results_
+    for params, score in zip(
+        results["params"], results["mean_test_score"], strict=True
+    ):
+        expected = cross_val_score(clone(pipe).set_params(**params), X, y, cv=2)
+        assert_allclose(score, expected.mean())
+    assert search.best_estimator_[-1].n_iter_ == 8
 
 
 def test_torch_backend_gives_the_same_model(wine):
@@ -120,10 +150,13 @@ def test_torch_backend_gives_the_same_model(wine):
     X, y = wine
     X = StandardScaler().fit_transform(X)
     numba = FreeNetClassifier(k=6, **FAST).fit(X, y)
-    plain = FreeNetClassifier(k=6, **FAST, net_params={"module__backend": "torch"}).fit(
-        X, y
-    )
+    plain = FreeNetClassifier(
+        k=6, **FAST, net_params={"callbacks": [("backend", TorchBackend())]}
+    ).fit(X, y)
+    assert numba.net_.module_.backend == "auto"
     assert plain.net_.module_.backend == "torch"
+    # graphs of few levels bypass the backends: this one must not
+    assert GraphLevels(numba.adjacency_).n_levels > _MAX_LEVELS
     assert_array_equal(plain.adjacency_, numba.adjacency_)
     assert_allclose(plain.predict_proba(X), numba.predict_proba(X), atol=1e-4)
 

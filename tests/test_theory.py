@@ -213,7 +213,9 @@ def test_constructed_estimator_is_a_regressor():
     with pytest.raises(NotFittedError):
         unfitted.predict(X)
     assert unfitted.get_params()["k"] == est.k
-    unfitted.set_params(max_epochs=2, batch_size=64).fit(X, y / np.abs(y).max())
+    unfitted.set_params(max_epochs=2, n_iter_no_change=np.inf, batch_size=64)
+    unfitted.fit(X, y / np.abs(y).max())
+    assert unfitted.n_iter_ == 2
     assert unfitted.predict(X).shape == (501,)
 
 
@@ -224,8 +226,10 @@ def test_check_representation_on_trained_estimator():
     est = FreeNetRegressor(
         3,
         activation="squared_relu",
+        initial_graph="dense",  # the recurrent weights take part
         evolve_rounds=0,
         max_epochs=5,
+        n_iter_no_change=np.inf,
         random_state=0,
     ).fit(X, X[:, 0] ** 2)
     result = theory.check_representation(est, coef, (0, 1), n_points=101)
@@ -372,7 +376,12 @@ def test_check_representation_needs_squared_relu(activation):
     """Check that measuring a non-squared-ReLU network is a clear ValueError."""
     X = np.linspace(0, 1, 50).reshape(-1, 1)
     est = FreeNetRegressor(
-        2, activation=activation, evolve_rounds=0, max_epochs=1, random_state=0
+        2,
+        activation=activation,
+        evolve_rounds=0,
+        max_epochs=1,
+        n_iter_no_change=np.inf,
+        random_state=0,
     ).fit(X, X[:, 0])
     with pytest.raises(ValueError, match="squared_relu"):
         theory.check_representation(est, [0.0, 1.0], (0, 1))

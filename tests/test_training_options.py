@@ -17,12 +17,16 @@ def _poly_data(n=200, degree=4, seed=0):
 
 _RECIPE = dict(
     activation="squared_relu",
+    initial_graph="dense",
     skip=True,
     evolve_rounds=0,
     dtype="float64",
     alpha=0.0,
     lr=1e-2,
+    standardize_targets=False,  # losses in the units of y
 )
+# Exactly max_epochs epochs: no stopping criterion.
+_FIXED = dict(n_iter_no_change=np.inf)
 
 
 @pytest.mark.parametrize("Estimator", [FreeNetClassifier, FreeNetRegressor])
@@ -46,24 +50,26 @@ def test_invalid_training_options(Estimator, params):
 
 @pytest.mark.parametrize("Estimator", [FreeNetClassifier, FreeNetRegressor])
 def test_defaults_unchanged(Estimator):
-    """Check that the new options default to the previous behaviour."""
+    """Check that the options default to plain training from the MLP's init."""
     params = Estimator().get_params()
     assert params["lr_schedule"] == "constant"
     assert params["polish_epochs"] == 0
-    assert params["init"] == "default"
+    assert params["init"] == "glorot"  # scikit-learn's MLP initialisation
     assert params["keep_best"] is False
     X, y = _poly_data(40)
-    reg = FreeNetRegressor(k=3, max_epochs=3, evolve_rounds=0, random_state=0)
-    reg.fit(X, y)
-    assert "lr" not in reg.net_.history[-1]
-    assert reg.n_iter_ == 3
+    y = (y > y.mean()).astype(int) if Estimator is FreeNetClassifier else y
+    est = Estimator(k=3, max_epochs=3, evolve_rounds=0, random_state=0, **_FIXED)
+    est.fit(X, y)
+    assert "lr" not in est.net_.history[-1]
+    assert all("phase" not in row for row in est.net_.history)
+    assert est.n_iter_ == 3
 
 
 def test_cosine_lr_decays():
     """Check that lr_schedule="cosine" anneals the rate from lr to lr / 1000."""
     X, y = _poly_data(50)
     reg = FreeNetRegressor(
-        k=3, max_epochs=20, lr=1e-2, lr_schedule="cosine", random_state=0
+        k=3, max_epochs=20, lr=1e-2, lr_schedule="cosine", random_state=0, **_FIXED
     ).fit(X, y)
     lrs = np.array(reg.net_.history[:, "lr"])
     assert len(lrs) == 20
@@ -79,7 +85,12 @@ def test_cosine_lr_restarts_on_warm_start():
     """Check that each warm-started fit anneals again from lr."""
     X, y = _poly_data(50)
     reg = FreeNetRegressor(
-        k=3, max_epochs=5, lr_schedule="cosine", warm_start=True, random_state=0
+        k=3,
+        max_epochs=5,
+        lr_schedule="cosine",
+        warm_start=True,
+        random_state=0,
+        **_FIXED,
     )
     reg.fit(X, y).fit(X, y)
     lrs = reg.net_.history[:, "lr"]
@@ -99,7 +110,13 @@ def test_polish_runs_lbfgs(monkeypatch):
     monkeypatch.setattr(torch.optim.LBFGS, "step", counting_step)
     X, y = _poly_data(100)
     reg = FreeNetRegressor(
-        k=3, max_epochs=5, batch_size=16, polish_epochs=4, random_state=0, **_RECIPE
+        k=3,
+        max_epochs=5,
+        batch_size=16,
+        polish_epochs=4,
+        random_state=0,
+        **_RECIPE,
+        **_FIXED,
     ).fit(X, y)
     assert len(steps) == 4  # one full-batch step per polish epoch
     assert reg.n_iter_ == 9
@@ -115,9 +132,22 @@ def test_polish_keeps_evolve_rounds_in_gradient_epochs():
     """Check that no FreeEvolve round runs during the polish epochs."""
     X, y = _poly_data(100)
     reg = FreeNetRegressor(
-        k=4, max_epochs=6, evolve_rounds=2, polish_epochs=3, random_state=0
+        k=6,
+        initial_graph="dense",
+        max_epochs=2,
+        evolve_rounds=5,
+        evolve_every=2,
+        polish_epochs=4,
+        random_state=0,
+        **_FIXED,
     ).fit(X, y)
-    assert all(rec["epoch"] <= 6 for rec in reg.evolution_history_)
+    # The round after epoch 2 changed the graph, so evolution had not settled
+    # when the polish began: were polish epochs counted, rounds would be due
+    # after epochs 4 and 6.
+    assert [(r["epoch"], r["changed"]) for r in reg.evolution_history_] == [(2, True)]
+    assert not reg.net_.history[1]["evolution_settled"]
+    assert [row.get("phase") for row in reg.net_.history] == [None] * 2 + ["polish"] * 4
+    assert all("free_evolve" not in row for row in reg.net_.history[2:])
 
 
 @pytest.mark.parametrize("Estimator", [FreeNetClassifier, FreeNetRegressor])
@@ -132,6 +162,7 @@ def test_active_init_makes_every_neuron_active(Estimator, skip):
     est = Estimator(
         k=5,
         activation="squared_relu",
+        initial_graph="dense",  # neuron i reads the shifted neurons j < i
         skip=skip,
         init="active",
         evolve_rounds=0,
@@ -139,6 +170,7 @@ def test_active_init_makes_every_neuron_active(Estimator, skip):
         lr=1e-12,  # keep the start: one negligible step
         dtype="float64",
         random_state=0,
+        **_FIXED,
     ).fit(X, y)
     Z = est.net_.module_.preactivations(torch.as_tensor(X))
     assert Z.min() >= 0.1 - 1e-4  # one step of size 1e-12 since the start
@@ -146,12 +178,14 @@ def test_active_init_makes_every_neuron_active(Estimator, skip):
     plain = Estimator(
         k=5,
         activation="squared_relu",
+        initial_graph="dense",
         skip=skip,
         evolve_rounds=0,
         max_epochs=1,
         lr=1e-12,
         dtype="float64",
         random_state=0,
+        **_FIXED,
     ).fit(X, y)
     assert plain.net_.module_.preactivations(torch.as_tensor(X)).min() < 0.1
 
@@ -160,7 +194,11 @@ def test_active_init_fits_output_by_least_squares():
     """Check that the regressor's active start is the least-squares output fit."""
     X, y = _poly_data(200, degree=2)
     reg = FreeNetRegressor(
-        k=2, max_epochs=1, init="active", random_state=0, **(_RECIPE | {"lr": 1e-12})
+        k=2,
+        max_epochs=1,
+        init="active",
+        random_state=0,
+        **(_RECIPE | _FIXED | {"lr": 1e-12}),
     ).fit(X, y)
     # x^2 is in the span of one always-active squared-ReLU neuron and the skip
     assert reg.loss_curve_[0] < 1e-20
@@ -170,7 +208,7 @@ def test_keep_best_restores_lowest_training_loss():
     """Check that keep_best ends on weights no worse than the best epoch."""
     X, y = _poly_data(200, degree=2)
     common = dict(k=2, max_epochs=30, batch_size=200, init="active", random_state=0)
-    common |= _RECIPE | {"lr": 0.1}
+    common |= _RECIPE | _FIXED | {"lr": 0.1}
     plain = FreeNetRegressor(**common).fit(X, y)
     best = FreeNetRegressor(**common, keep_best=True).fit(X, y)
     assert_allclose(plain.loss_curve_, best.loss_curve_)
@@ -184,7 +222,8 @@ def test_recipe_fits_polynomial():
     X, y = _poly_data(200, degree=4)
     X_test = np.linspace(0.0, 1.0, 501).reshape(-1, 1)
     y_test = 0.7 * X_test[:, 0] ** 4
-    common = dict(k=4, batch_size=200, max_epochs=200, random_state=0) | _RECIPE
+    common = dict(k=4, batch_size=200, max_epochs=200, random_state=0)
+    common |= _RECIPE | _FIXED
     recipe = FreeNetRegressor(
         **common, lr_schedule="cosine", polish_epochs=10, init="active", keep_best=True
     ).fit(X, y)

@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Choose the estimators' defaults on tuning data that the benchmarks never use.
+
+Compares candidate default settings of ``FreeNetClassifier`` / ``FreeNetRegressor``
+(``lr``, ``k``, ``initial_graph``; all with the MLP's Glorot initialisation) against scikit-learn's
+``MLPClassifier`` / ``MLPRegressor`` with their defaults, by 3-fold CV inside the
+same Pipeline as ``bench_tabular.py`` (standard scaling), on synthetic tuning sets
+that ``bench_tabular.py`` does not use (moons, circles, Hastie, a wide
+``make_classification``, Friedman #2 and #3, a sparse-signal ``make_regression``
+with a target in the thousands). The bundled scikit-learn sets and the synthetic
+sets of ``bench_tabular.py`` are the held-out evaluation and are never looked at
+here.
+
+Run: ``python benchmarks/tune_defaults.py`` (about 20 minutes on 2 cores; pick
+candidates with ``--candidates``). Prints,
+per candidate, the mean CV score per set, the mean difference to the MLP, the
+worst difference, and the median fit time relative to the MLP's. A candidate
+"passes" when it is never more than 0.005 below the MLP and better on average;
+among those, the fastest is the default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import clone, is_classifier
+from sklearn.datasets import (
+    make_circles,
+    make_classification,
+    make_friedman2,
+    make_friedman3,
+    make_hastie_10_2,
+    make_moons,
+    make_regression,
+)
+from sklearn.model_selection import KFold, StratifiedKFold, cross_validate
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_freenets import FreeNetClassifier, FreeNetRegressor
+
+RESULTS = Path(__file__).resolve().parent / "results" / "tune_defaults.json"
+
+
+def tuning_sets() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The tuning data: disjoint from every set of bench_tabular.py."""
+    sets = {}
+    sets["moons"] = make_moons(1500, noise=0.3, random_state=11)
+    sets["circles"] = make_circles(1500, noise=0.15, factor=0.5, random_state=11)
+    X, y = make_hastie_10_2(3000, random_state=11)
+    sets["hastie"] = (X, (y > 0).astype(int))
+    sets["wide_classification"] = make_classification(
+        2000,
+        n_features=40,
+        n_informative=8,
+        n_classes=4,
+        n_clusters_per_class=2,
+        random_state=11,
+    )
+    sets["friedman2"] = make_friedman2(2000, noise=10.0, random_state=11)
+    sets["friedman3"] = make_friedman3(2000, noise=0.05, random_state=11)
+    X, y = make_regression(
+        2000, n_features=15, n_informative=5, noise=5.0, random_state=11
+    )
+    sets["sparse_regression_x1000"] = (X, 1000.0 * (y + 0.01 * y**2))
+    return sets
+
+
+CANDIDATES = {
+    "dense,lr=1e-3": {"lr": 1e-3},
+    "dense,lr=3e-3": {"lr": 3e-3},
+    "dense,lr=1e-2": {"lr": 1e-2},
+    "empty,lr=1e-3": {"lr": 1e-3, "initial_graph": "empty"},
+    "empty,lr=3e-3": {"lr": 3e-3, "initial_graph": "empty"},
+    "empty,lr=1e-2": {"lr": 1e-2, "initial_graph": "empty"},
+    "dense,k=32,lr=3e-3": {"k": 32, "lr": 3e-3},
+    "dense,k=32,lr=1e-2": {"k": 32, "lr": 1e-2},
+    "dense,k=64,lr=3e-3": {"k": 64, "lr": 3e-3},
+}
+
+
+def evaluate(model, X, y, seed: int) -> tuple[float, float]:
+    cv = (
+        StratifiedKFold(3, shuffle=True, random_state=seed)
+        if is_classifier(model)
+        else KFold(3, shuffle=True, random_state=seed)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = cross_validate(make_pipeline(StandardScaler(), model), X, y, cv=cv)
+    return float(np.mean(res["test_score"])), float(np.median(res["fit_time"]))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--candidates", nargs="*", default=list(CANDIDATES))
+    parser.add_argument("--sets", nargs="*", default=None)
+    args = parser.parse_args(argv)
+    sets = tuning_sets()
+    names = args.sets or list(sets)
+    results: dict[str, dict[str, list[float]]] = {}
+    for name in names:
+        X, y = sets[name]
+        classify = np.issubdtype(np.asarray(y).dtype, np.integer)
+        mlp = MLPClassifier(random_state=0) if classify else MLPRegressor(random_state=0)
+        base = FreeNetClassifier(random_state=0) if classify else FreeNetRegressor(
+            random_state=0
+        )
+        row = {"mlp": evaluate(mlp, X, y, 0)}
+        for cand in args.candidates:
+            row[cand] = evaluate(clone(base).set_params(**CANDIDATES[cand]), X, y, 0)
+        results[name] = row
+        print(name, {key: f"{s:.4f} ({t:.2f}s)" for key, (s, t) in row.items()})
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=1))
+    print(f"\n{'candidate':<18} {'mean diff':>10} {'worst diff':>10} {'time ratio':>10}")
+    for cand in args.candidates:
+        diffs = [results[n][cand][0] - results[n]["mlp"][0] for n in names]
+        ratios = [results[n][cand][1] / results[n]["mlp"][1] for n in names]
+        ok = min(diffs) >= -0.005 and np.mean(diffs) > 0
+        print(
+            f"{cand:<18} {np.mean(diffs):>+10.4f} {min(diffs):>+10.4f} "
+            f"{np.median(ratios):>10.2f} {'pass' if ok else ''}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    start = time.perf_counter()
+    main()
+    print(f"\n{time.perf_counter() - start:.0f} s")

@@ -1,0 +1,226 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""The skorch net that trains a FreeNet on in-memory tensors.
+
+:class:`FreeNetTrainer` is a :class:`skorch.NeuralNet` with the per-step cost of
+small-data training removed (the estimators own it; users see it as ``net_``):
+
+- the data is held as tensors (:class:`TrainingData`) and cut into mini-batches by
+  indexing (:class:`TensorBatches`) instead of a ``DataLoader`` collating rows one
+  by one;
+- the loss is a weighted mean (``sample_weight``), and each epoch records one
+  training loss (the weighted mean over the epoch's batches) in the history, not
+  one entry per batch;
+- batch and gradient hooks (``on_batch_begin`` / ``on_batch_end`` /
+  ``on_grad_computed``) are called only when a callback defines them.
+
+:meth:`FreeNetTrainer.train` runs one training run: the gradient epochs, then the
+optional full-batch L-BFGS polish, between one ``on_train_begin`` and one
+``on_train_end``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback, EpochTimer, PrintLog
+
+__all__ = ["FreeNetTrainer", "TensorBatches", "TrainingData"]
+
+# L-BFGS iterations (each one or more function evaluations) per polish epoch.
+POLISH_ITER = 20
+
+
+class TrainingData(torch.utils.data.Dataset):
+    """Inputs, targets and sample weights as tensors of one length.
+
+    Items are ``(x, (y, w))``, the shape skorch's ``train_step`` unpacks into
+    inputs and targets. ``uniform`` is True when all weights are equal: batches
+    then carry ``w=None`` and the loss is a plain mean (fewer tensor operations
+    per step, and the same value).
+    """
+
+    def __init__(self, X: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> None:
+        self.X, self.y, self.w = X, y, w
+        self.uniform = bool(len(w) == 0 or torch.all(w == w[0]))
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    def __getitem__(self, i):
+        return self.X[i], (self.y[i], self.w[i])
+
+
+class TensorBatches:
+    """Mini-batches of a :class:`TrainingData` by tensor indexing.
+
+    With ``shuffle``, the rows are permuted each pass with torch's (seeded) global
+    generator. When one batch holds all rows, it is the data itself, in order.
+    """
+
+    def __init__(self, dataset: TrainingData, batch_size: int, shuffle: bool = False):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+
+    def __len__(self) -> int:
+        return -(-len(self.dataset) // self.batch_size)
+
+    def __iter__(self):
+        data, n, size = self.dataset, len(self.dataset), self.batch_size
+        X, y, w = data.X, data.y, None if data.uniform else data.w
+        if size >= n:
+            yield X, (y, w)
+            return
+        if self.shuffle:
+            # one gather per epoch; the batches are then slices (views)
+            order = torch.randperm(n, device=X.device)
+            X, y = X.index_select(0, order), y.index_select(0, order)
+            w = None if w is None else w.index_select(0, order)
+        for start in range(0, n, size):
+            stop = start + size
+            yield X[start:stop], (y[start:stop], None if w is None else w[start:stop])
+
+
+def _defines(callback: Any, *names: str) -> bool:
+    """Whether a callback overrides any of the hooks ``names`` of ``Callback``."""
+    return any(
+        getattr(type(callback), name, None) is not getattr(Callback, name)
+        for name in names
+    )
+
+
+class FreeNetTrainer(NeuralNet):
+    """A skorch net training on :class:`TrainingData` with a weighted loss.
+
+    The criterion must be built with ``reduction="none"``; the loss of a batch is
+    the mean of the per-sample losses (averaged over outputs) weighted by the
+    sample weights.
+    """
+
+    def get_default_callbacks(self):
+        # The training loss is recorded per epoch by run_single_epoch, so skorch's
+        # batch-averaging scorers are not needed; the per-epoch table (which
+        # PrintLog formats even when it prints nothing) only when it is shown.
+        callbacks: list[tuple[str, Any]] = [("epoch_timer", EpochTimer())]
+        if self.verbose:
+            callbacks.append(("print_log", PrintLog()))
+        return callbacks
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        y, w = y_true
+        losses = self.criterion_(y_pred, y)
+        if w is None:  # equal weights
+            return losses.mean()
+        if losses.ndim > 1:
+            losses = losses.mean(dim=1)
+        return (losses * w).sum() / w.sum()
+
+    def dataset_loss(self, data: TrainingData) -> torch.Tensor:
+        """The weighted loss of the current module on all of ``data`` (no grad)."""
+        with torch.no_grad():
+            w = None if data.uniform else data.w
+            return self.get_loss(self.infer(data.X), (data.y, w))
+
+    def _listeners(self, *hooks: str) -> list[tuple[str, Any]]:
+        return [(n, cb) for n, cb in self.callbacks_ if _defines(cb, *hooks)]
+
+    def train_step(self, batch, **fit_params):
+        if self._grad_listeners:
+            return super().train_step(batch, **fit_params)
+
+        def closure():
+            self._zero_grad_optimizer()
+            step = self.train_step_single(batch, **fit_params)
+            closure.step = step
+            return step["loss"]
+
+        closure.step = None
+        self._step_optimizer(closure)
+        return closure.step
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """One pass over ``iterator``; records the epoch's weighted mean loss."""
+        if iterator is None:
+            return
+        batch_hooks = bool(self._listeners("on_batch_begin", "on_batch_end"))
+        self._grad_listeners = bool(self._listeners("on_grad_computed"))
+        total = 0.0
+        weight = 0.0
+        for batch in iterator:
+            if batch_hooks:
+                self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            wb = batch[1][1]
+            w = float(len(batch[0]) if wb is None else wb.sum())
+            total += float(step["loss"].detach()) * w
+            weight += w
+            if batch_hooks:
+                self.notify("on_batch_end", batch=batch, training=training, **step)
+        self.history.record(prefix + "_loss", total / weight)
+
+    def train(self, data: TrainingData, epochs: int, polish_epochs: int = 0) -> None:
+        """Run ``epochs`` gradient epochs, then ``polish_epochs`` L-BFGS epochs.
+
+        A callback may end either phase early by raising ``KeyboardInterrupt``;
+        the polish still runs after an early stop of the gradient epochs, unless
+        ``should_polish()`` says no. ``on_train_end`` always runs.
+        """
+        if not self.initialized_:
+            self.initialize()
+        self.notify("on_train_begin", X=data, y=None)
+        try:
+            if epochs > 0:
+                self.fit_loop(data, epochs=epochs)
+        except KeyboardInterrupt:
+            pass
+        try:
+            if polish_epochs > 0 and self.should_polish():
+                self.polish(data, polish_epochs)
+        except KeyboardInterrupt:
+            pass
+        self.notify("on_train_end", X=data, y=None)
+
+    def should_polish(self) -> bool:
+        """False after divergence (the polish would start from a failed fit)."""
+        guard = dict(self.callbacks_).get("divergence_guard")
+        return getattr(guard, "diverged_epoch_", None) is None
+
+    def polish(self, data: TrainingData, epochs: int) -> None:
+        """Full-batch L-BFGS epochs (strong Wolfe line search) on ``data``.
+
+        Each epoch is one L-BFGS step of ``POLISH_ITER`` iterations; its recorded
+        loss is that of the weights before the step, as for gradient epochs. Epoch
+        and batch hooks run with ``phase="polish"``; the gradient optimizer
+        (``optimizer_``) is left as it was.
+        """
+        optimizer = torch.optim.LBFGS(
+            self.module_.parameters(),
+            lr=1.0,
+            max_iter=POLISH_ITER,
+            history_size=50,
+            line_search_fn="strong_wolfe",
+            tolerance_grad=0.0,  # small losses (exact fits): never stop on scale
+            tolerance_change=0.0,
+        )
+        batch = (data.X, (data.y, None if data.uniform else data.w))
+        losses: list[float] = []
+
+        def closure():
+            optimizer.zero_grad()
+            loss = self.get_loss(self.infer(data.X), batch[1], training=True)
+            loss.backward()
+            losses.append(float(loss.detach()))
+            return loss
+
+        self.module_.train()
+        for _ in range(epochs):
+            self.notify("on_epoch_begin", phase="polish")
+            self.notify("on_batch_begin", batch=batch, training=True)
+            evaluations = len(losses)
+            optimizer.step(closure)
+            self.history.record("train_loss", losses[evaluations])
+            self.history.record("phase", "polish")
+            self.notify("on_batch_end", batch=batch, training=True)
+            self.notify("on_epoch_end", phase="polish")

@@ -1,0 +1,462 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Tests of the training loop: stopping, early stopping, batch size, target
+standardisation, sample weights, threads, warm-start changes, validation isolation."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.datasets import load_iris
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import cross_validate, train_test_split
+from sklearn.utils import check_random_state
+from skorch.callbacks import Callback
+
+from sklearn_freenets import FreeNetClassifier, FreeNetRegressor
+
+ESTIMATORS = [FreeNetClassifier, FreeNetRegressor]
+
+
+def _xy(Estimator, n=300, d=5, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, d))
+    if Estimator is FreeNetClassifier:
+        return X, (X[:, 0] + 0.5 * X[:, 1] ** 2 > 0.3).astype(int)
+    return X, X @ rng.normal(size=d) + np.sin(2 * X[:, 0])
+
+
+class _Record(Callback):
+    """Record torch's thread count and the hooks that ran (a user callback)."""
+
+    def initialize(self):
+        self.calls_ = []
+        return self
+
+    def on_train_begin(self, net, **kwargs):
+        self.calls_.append("begin")
+
+    def on_epoch_end(self, net, **kwargs):
+        net.history.record("torch_threads", torch.get_num_threads())
+
+    def on_train_end(self, net, **kwargs):
+        self.calls_.append("end")
+
+
+def _fit_quietly(est, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(*args, **kwargs)
+
+
+# -- defaults -----------------------------------------------------------------------
+
+
+def test_iris_with_defaults():
+    """Check that the defaults at k=8 learn iris (the MLP's defaults reach 0.98)."""
+    X, y = load_iris(return_X_y=True)
+    clf = _fit_quietly(FreeNetClassifier(k=8, random_state=0), X, y)
+    assert clf.score(X, y) >= 0.95
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_auto_batch_size(Estimator):
+    """Check that batch_size='auto' is min(200, n_samples), an int is capped at n."""
+    X, y = _xy(Estimator, n=300)
+    params = dict(k=4, max_epochs=1, random_state=0)
+    assert _fit_quietly(Estimator(**params), X, y).net_.batch_size == 200
+    assert _fit_quietly(Estimator(**params), X[:150], y[:150]).net_.batch_size == 150
+    est = _fit_quietly(Estimator(**params, batch_size=64), X, y)
+    assert est.net_.batch_size == 64
+    assert (
+        _fit_quietly(Estimator(**params, batch_size=999), X, y).net_.batch_size == 300
+    )
+
+
+# -- stopping -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_stops_when_loss_stops_improving(Estimator):
+    """Check the MLP's rule: stop after more than n_iter_no_change idle epochs."""
+    X, y = _xy(Estimator)
+    est = Estimator(k=8, lr=1e-2, tol=1e-3, n_iter_no_change=4, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est.fit(X, y)
+    curve = est.loss_curve_
+    assert est.n_iter_ == len(curve) < est.max_epochs
+    settled = est.evolution_history_[-1]["epoch"]
+    # replay the rule on the loss curve after evolution settled
+    best, count, stop = np.inf, 0, None
+    for epoch, loss in enumerate(curve, start=1):
+        if epoch < settled:
+            continue
+        count = count + 1 if loss > best - est.tol else 0
+        best = min(best, loss)
+        if count > est.n_iter_no_change:
+            stop = epoch
+            break
+    assert stop == est.n_iter_
+    assert est.best_loss_ == min(curve)
+    assert est.validation_scores_ is None and est.best_validation_score_ is None
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_cap_reached_warns_unless_fixed_budget(Estimator):
+    """Check the ConvergenceWarning at the cap, none with n_iter_no_change=inf."""
+    X, y = _xy(Estimator)
+    with pytest.warns(ConvergenceWarning, match="max_epochs=3 reached"):
+        est = Estimator(k=8, max_epochs=3, random_state=0).fit(X, y)
+    assert est.n_iter_ == 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est = Estimator(
+            k=8, max_epochs=25, n_iter_no_change=np.inf, tol=1.0, random_state=0
+        ).fit(X, y)
+    assert est.n_iter_ == 25
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_no_stop_before_evolution_settles(Estimator):
+    """Check that epochs before the last FreeEvolve round never count."""
+    X, y = _xy(Estimator)
+    # tol=1: no epoch ever improves, so training stops n_iter_no_change + 1
+    # epochs after evolution settled
+    est = Estimator(
+        k=8,
+        tol=1.0,
+        n_iter_no_change=2,
+        evolve_every=3,
+        evolve_rounds=4,
+        epsilon=0.5,
+        initial_graph="empty",
+        random_state=0,
+    ).fit(X, y)
+    settled = est.evolution_history_[-1]["epoch"]
+    assert settled >= 3
+    # the settled epoch sets the best loss; 3 idle epochs are more than 2
+    assert est.n_iter_ == settled + 3
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_early_stopping_restores_best_validation_weights(Estimator):
+    """Check validation_scores_, best_validation_score_ and the restored weights."""
+    X, y = _xy(Estimator, n=400)
+    est = _fit_quietly(
+        Estimator(k=8, tol=1e-2, early_stopping=True, evolve_rounds=0, random_state=0),
+        X,
+        y,
+    )
+    scores = est.validation_scores_
+    assert len(scores) == est.n_iter_ < est.max_epochs and est.best_loss_ is None
+    assert est.best_validation_score_ == max(scores)
+    # replay the MLP's rule: stop once more than n_iter_no_change epochs in a row
+    # fail to beat the best score by tol
+    best, count, stop = -np.inf, 0, None
+    for epoch, value in enumerate(scores, start=1):
+        count = count + 1 if value < best + est.tol else 0
+        best = max(best, value)
+        if count > est.n_iter_no_change:
+            stop = epoch
+            break
+    assert stop == est.n_iter_
+    # the restored weights score best_validation_score_ on the held-out rows
+    seed = check_random_state(0).randint(np.iinfo(np.int32).max)
+    stratify = y if Estimator is FreeNetClassifier else None
+    _, val = train_test_split(
+        np.arange(len(X)), test_size=0.1, stratify=stratify, random_state=seed
+    )
+    assert_allclose(est.score(X[val], y[val]), est.best_validation_score_, rtol=1e-5)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_held_out_rows_train_nothing(Estimator):
+    """Check that changing only held-out rows leaves all of training unchanged."""
+    X, y = _xy(Estimator, n=400)
+    seed = check_random_state(0).randint(np.iinfo(np.int32).max)
+    stratify = y if Estimator is FreeNetClassifier else None
+    _, val = train_test_split(
+        np.arange(len(X)), test_size=0.2, stratify=stratify, random_state=seed
+    )
+    X2, y2 = X.copy(), y.astype(float).copy()
+    X2[val] += 3.0
+    if Estimator is FreeNetRegressor:
+        y2[val] = 1e4
+    params = dict(
+        k=8,
+        early_stopping=True,
+        validation_fraction=0.2,
+        n_iter_no_change=np.inf,
+        max_epochs=12,
+        evolve_every=2,
+        epsilon=0.5,
+        keep_best=False,
+        random_state=0,
+    )
+    extra = {"init": "active", "activation": "squared_relu", "skip": True}
+    if Estimator is FreeNetRegressor:
+        params.update(extra)
+    a = Estimator(**params).fit(X, y)
+    b = Estimator(**params).fit(X2, y2 if Estimator is FreeNetRegressor else y)
+    assert a.loss_curve_ == b.loss_curve_
+    assert len(a.evolution_history_) >= 1
+    for ra, rb in zip(a.evolution_history_, b.evolution_history_, strict=True):
+        assert_array_equal(ra["ncam"], rb["ncam"])
+        assert ra["n_activity_samples"] == len(X) - len(val)
+    assert a.validation_scores_ != b.validation_scores_
+    if Estimator is FreeNetRegressor:
+        assert_allclose(a._y_mean, np.mean(np.delete(y, val)))
+
+
+def test_keep_best_and_early_stopping_rejected():
+    """Check that two rules choosing the kept weights cannot both be set."""
+    X, y = _xy(FreeNetClassifier)
+    with pytest.raises(ValueError, match="keep_best=True and early_stopping=True"):
+        FreeNetClassifier(k=4, keep_best=True, early_stopping=True).fit(X, y)
+
+
+def test_early_stopping_too_few_samples():
+    """Check a clear error when the validation split cannot be stratified."""
+    X, _ = _xy(FreeNetClassifier, n=10)
+    y = np.arange(10) % 3  # one held-out row cannot hold 3 classes
+    with pytest.raises(ValueError, match="too few for a validation set"):
+        FreeNetClassifier(k=4, early_stopping=True).fit(X, y)
+
+
+# -- regression targets -------------------------------------------------------------
+
+
+def test_targets_standardised_and_mapped_back():
+    """Check that affine target changes change predictions the same way."""
+    X, y = _xy(FreeNetRegressor)
+    params = dict(k=8, max_epochs=30, n_iter_no_change=np.inf, random_state=0)
+    base = FreeNetRegressor(**params).fit(X, y)
+    big = FreeNetRegressor(**params).fit(X, 5000.0 * y + 1e5)
+    assert_allclose(big.predict(X), 5000.0 * base.predict(X) + 1e5, rtol=1e-4)
+    assert_allclose(base.loss_curve_, big.loss_curve_, rtol=1e-3)
+    # multi-output: each target on its own scale
+    Y = np.c_[y, 1e4 * (X[:, 1] - X[:, 2])]
+    multi = FreeNetRegressor(**params).fit(X, Y)
+    assert_allclose(multi._y_scale, Y.std(axis=0), rtol=1e-6)
+    assert multi.score(X, Y) > 0.0
+    raw = FreeNetRegressor(**params, standardize_targets=False).fit(X, 5000.0 * y)
+    assert raw.loss_curve_[0] > 1e5 * big.loss_curve_[0]
+
+
+def test_heavy_tailed_big_targets_learn():
+    """Check that targets in the thousands with heavy tails train with defaults."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(1000, 6))
+    y = 1000 * (np.sign(X[:, 0]) * np.abs(X[:, 0]) ** 1.5 + X[:, 1] * X[:, 2])
+    y += 1000 * rng.standard_t(3, size=len(y)) * 0.1
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, random_state=0)
+    reg = _fit_quietly(FreeNetRegressor(k=32, random_state=0), X_tr, y_tr)
+    assert reg.score(X_te, y_te) > 0.8
+
+
+# -- sample weights -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_sample_weight_matters_and_zero_removes(Estimator):
+    """Check that weights change the fit and weight 0 equals removing the row."""
+    X, y = _xy(Estimator, n=150)
+    params = dict(k=6, max_epochs=20, n_iter_no_change=np.inf, random_state=0)
+    w = np.ones(len(X))
+    w[:40] = 0.0
+    a = Estimator(**params).fit(X, y, sample_weight=w)
+    b = Estimator(**params).fit(X[40:], y[40:])
+    assert_array_equal(a.predict(X), b.predict(X))
+    w = np.random.RandomState(1).uniform(0.1, 5, size=len(X))
+    c = Estimator(**params).fit(X, y, sample_weight=w)
+    d = Estimator(**params).fit(X, y)
+    assert c.loss_curve_ != d.loss_curve_
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_sample_weight_mini_batches_and_partial_fit(Estimator):
+    """Check weighted mini-batch training and weighted partial_fit."""
+    X, y = _xy(Estimator, n=600)
+    w = np.where(X[:, 0] > 0, 3.0, 1.0)
+    est = Estimator(k=6, max_epochs=5, n_iter_no_change=np.inf, random_state=0)
+    est.fit(X, y, sample_weight=w)
+    assert est.net_.batch_size == 200 and est.n_iter_ == 5
+    kwargs = {"classes": [0, 1]} if Estimator is FreeNetClassifier else {}
+    inc = Estimator(k=6, random_state=0).partial_fit(X, y, sample_weight=w, **kwargs)
+    inc.partial_fit(X, y, sample_weight=w)
+    assert inc.n_iter_ == 2
+    with pytest.raises(ValueError, match="non-zero"):
+        Estimator(k=4).fit(X, y, sample_weight=np.zeros(len(X)))
+    with pytest.raises(ValueError, match="Negative values"):
+        Estimator(k=4).fit(X, y, sample_weight=-w)
+
+
+# -- threads ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_threads_chosen_and_restored(Estimator):
+    """Check n_threads='auto' (one thread when small), an override, and restoring."""
+    X, y = _xy(Estimator)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        est = Estimator(
+            k=8, max_epochs=2, net_params={"callbacks": [("record", _Record())]}
+        )
+        _fit_quietly(est, X, y)
+        assert {row["torch_threads"] for row in est.net_.history} == {1}
+        assert torch.get_num_threads() == 2
+        _fit_quietly(est.set_params(n_threads=2), X, y)
+        assert {row["torch_threads"] for row in est.net_.history} == {2}
+        est.predict(X)
+        assert torch.get_num_threads() == 2
+        # a large problem (56 million multiply-adds a batch) keeps the caller's
+        Xw = np.random.RandomState(0).normal(size=(256, 784))
+        yw = y[:256] if Estimator is FreeNetClassifier else Xw[:, 0]
+        big = Estimator(k=300, max_epochs=1, net_params=est.net_params)
+        _fit_quietly(big, Xw, yw)
+        assert {row["torch_threads"] for row in big.net_.history} == {2}
+        torch.set_num_threads(1)
+        _fit_quietly(big, Xw, yw)
+        assert {row["torch_threads"] for row in big.net_.history} == {1}
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_threads_in_loky_workers():
+    """Check that fits in joblib's workers use at most their share of the cores."""
+    X = np.random.RandomState(0).normal(size=(512, 784))
+    y = (X[:, 0] > 0).astype(int)
+    est = FreeNetClassifier(
+        k=300, max_epochs=1, net_params={"callbacks": [("record", _Record())]}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        res = cross_validate(est, X, y, cv=2, n_jobs=2, return_estimator=True)
+    share = max(1, torch.multiprocessing.cpu_count() // 2)
+    for fitted in res["estimator"]:
+        assert {row["torch_threads"] for row in fitted.net_.history} <= set(
+            range(1, share + 1)
+        )
+
+
+# -- warm start: every parameter honoured or rejected -------------------------------
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_warm_start_honours_changed_parameters(Estimator, capsys):
+    """Check that each parameter changed between warm fits takes effect."""
+    X, y = _xy(Estimator)
+    est = Estimator(
+        k=8,
+        max_epochs=4,
+        n_iter_no_change=np.inf,
+        evolve_every=1,
+        evolve_rounds=1,
+        epsilon=0.5,
+        initial_graph="empty",
+        keep_best=True,
+        warm_start=True,
+        random_state=0,
+    ).fit(X, y)
+    assert "keep_best" in dict(est.net_.callbacks_)
+
+    def second(**params):
+        n = len(est.net_.history)
+        est.set_params(**params).fit(X, y)
+        return est.net_.history[n:]
+
+    rows = second(lr=0.05, alpha=0.01, batch_size=32, max_epochs=3, keep_best=False)
+    group = est.net_.optimizer_.param_groups[0]
+    assert group["lr"] == 0.05 and group["weight_decay"] == 0.01
+    assert est.net_.batch_size == 32 and len(rows) == 3
+    assert "keep_best" not in dict(est.net_.callbacks_)
+    rows = second(evolve_rounds=2, evolve_max_samples=50, epsilon=0.6)
+    rounds = [row["free_evolve"] for row in rows if "free_evolve" in row]
+    assert 1 <= len(rounds) <= 2
+    assert all(r["n_activity_samples"] == 50 for r in rounds)
+    rows = second(lr_schedule="cosine", evolve_rounds=0)
+    assert [row["lr"] for row in rows][0] == pytest.approx(0.05)
+    assert rows[-1]["lr"] < 0.05
+    rows = second(early_stopping=True, validation_fraction=0.3, lr_schedule="constant")
+    assert len(est.validation_scores_) == len(rows) == 3
+    rows = second(early_stopping=False, verbose=1, polish_epochs=2)
+    assert [row.get("phase") for row in rows][-2:] == ["polish", "polish"]
+    assert "5/5" in capsys.readouterr().err  # 3 epochs and 2 polish epochs
+    rows = second(tol=10.0, n_iter_no_change=1, verbose=0, polish_epochs=0)
+    assert len(rows) == 3  # the first epoch sets the best; 2 idle ones are > 1
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"k": 5},
+        {"activation": "tanh"},
+        {"skip": True},
+        {"initial_graph": "dense"},
+        {"init": "active"},
+        {"dtype": "float64"},
+        {"net_params": {"optimizer": torch.optim.SGD}},
+    ],
+)
+def test_warm_start_rejects_build_changes(Estimator, change):
+    """Check that changing what shapes the network fails clearly on a warm fit."""
+    X, y = _xy(Estimator)
+    est = Estimator(
+        k=4, max_epochs=1, initial_graph="empty", warm_start=True, random_state=0
+    )
+    _fit_quietly(est, X, y)
+    weights = est.net_.module_.encoder.weight.detach().clone()
+    name = next(iter(change))
+    with pytest.raises(ValueError, match=rf"\['{name}'\] changed since it was built"):
+        est.set_params(**change).fit(X, y)
+    assert torch.equal(est.net_.module_.encoder.weight.detach(), weights)
+    kwargs = {"classes": [0, 1]} if Estimator is FreeNetClassifier else {}
+    with pytest.raises(ValueError, match="changed since it was built"):
+        est.partial_fit(X, y, **kwargs)
+
+
+def test_warm_start_rejects_standardize_targets_change():
+    """Check that switching target standardisation on a warm fit fails clearly."""
+    X, y = _xy(FreeNetRegressor)
+    est = _fit_quietly(FreeNetRegressor(k=4, max_epochs=1, warm_start=True), X, y)
+    with pytest.raises(ValueError, match="standardize_targets"):
+        est.set_params(standardize_targets=False).fit(X, y)
+
+
+# -- net_params and hooks -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize(
+    "key",
+    ["module", "criterion", "train_split", "lr", "batch_size", "module__k", "dataset"],
+)
+def test_net_params_cannot_override_the_estimator(Estimator, key):
+    """Check that net_params keys that would replace the estimator's set-up fail."""
+    X, y = _xy(Estimator)
+    with pytest.raises(ValueError, match=f"net_params must not set '{key}'"):
+        Estimator(k=4, net_params={key: None}).fit(X, y)
+
+
+def test_divergence_still_ends_training_run():
+    """Check that a diverged fit stops through skorch's interruption path."""
+    X, y = _xy(FreeNetRegressor)
+    record = _Record()
+    reg = FreeNetRegressor(
+        k=16,
+        activation="squared_relu",
+        initial_graph="dense",
+        lr=10.0,
+        standardize_targets=False,
+        random_state=0,
+        net_params={"callbacks": [("record", record)]},
+    )
+    with pytest.warns(ConvergenceWarning, match="diverged"):
+        reg.fit(X * 100, y * 1e3)
+    assert dict(reg.net_.callbacks_)["record"].calls_ == ["begin", "end"]
+    assert reg.n_iter_ < 20
