@@ -52,6 +52,9 @@ _TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 _PREDICT_BLOCK = 128
 # batch_size="auto" is min(_AUTO_BATCH, n_samples), as in scikit-learn's MLP.
 _AUTO_BATCH = 200
+# lr="auto": _AUTO_LR_MAX / (mini-batches per epoch), clipped to [MIN, MAX].
+_AUTO_LR_MAX = 1e-2
+_AUTO_LR_MIN = 1e-3
 # n_threads="auto": one torch thread below this many multiply-adds per forward pass
 # of a batch (benchmarks/bench_threads.py measures where more threads start to pay).
 _THREADS_MIN_WORK = 50_000_000
@@ -243,7 +246,7 @@ class _BaseFreeNet(BaseEstimator):
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
         ],
-        "lr": [Interval(Real, 0, None, closed="neither")],
+        "lr": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "n_iter_no_change": [
@@ -278,8 +281,8 @@ class _BaseFreeNet(BaseEstimator):
         skip=False,
         max_epochs=200,
         batch_size="auto",
-        lr=1e-2,
-        alpha=1e-4,
+        lr="auto",
+        alpha=1e-3,
         tol=1e-4,
         n_iter_no_change=10,
         early_stopping=False,
@@ -374,6 +377,13 @@ class _BaseFreeNet(BaseEstimator):
             return min(_AUTO_BATCH, n_rows)
         return min(self.batch_size, n_rows)
 
+    def _lr(self, n_rows: int) -> float:
+        """The learning rate for ``n_rows`` training rows (``lr="auto"``)."""
+        if self.lr != "auto":
+            return float(self.lr)
+        steps = -(-n_rows // self._batch_size(n_rows))  # mini-batches per epoch
+        return min(_AUTO_LR_MAX, max(_AUTO_LR_MIN, _AUTO_LR_MAX / steps))
+
     def _split(self, X, y, w, *, incremental: bool, seed: int):
         """Drop zero-weight rows and hold out the validation rows (early stopping).
 
@@ -435,7 +445,7 @@ class _BaseFreeNet(BaseEstimator):
             "criterion": self._criterion,
             "criterion__reduction": "none",
             "optimizer": torch.optim.Adam,
-            "lr": self.lr,
+            "lr": 1e-3,  # set by every fit
             "max_epochs": self.max_epochs,
             "batch_size": 1,  # set by every fit
             "iterator_train": TensorBatches,
@@ -485,11 +495,11 @@ class _BaseFreeNet(BaseEstimator):
 
     # -- step 4: sync what may change between fits ------------------------------
     def _sync(self, net: FreeNetTrainer, n_rows: int, callbacks: list) -> None:
-        net.lr = self.lr
+        net.lr = self.lr_ = self._lr(n_rows)
         net.max_epochs = self.max_epochs
         net.batch_size = self._batch_size(n_rows)
         for group in net.optimizer_.param_groups:
-            group["lr"] = self.lr
+            group["lr"] = self.lr_
             if "weight_decay" in group:
                 group["weight_decay"] = self.alpha
         user = list((self.net_params or {}).get("callbacks") or [])
@@ -497,7 +507,7 @@ class _BaseFreeNet(BaseEstimator):
         net.verbose = 1 if self.verbose and self.verbose > 1 else 0
         net.initialize_callbacks()
 
-    def _callbacks(self, since: int, valid, *, incremental: bool) -> list:
+    def _callbacks(self, since: int, valid, n_rows: int, *, incremental: bool):
         """The callbacks of one training run, built from the current parameters."""
         callbacks: list[tuple[str, Any]] = [("divergence_guard", DivergenceGuard())]
         if self.evolve_rounds > 0:
@@ -513,7 +523,8 @@ class _BaseFreeNet(BaseEstimator):
             callbacks.append(("free_evolve", evolve))
         if self.lr_schedule == "cosine":
             start = 0 if incremental else since
-            cosine = CosineLR(self.lr, self.max_epochs, self.lr * _COSINE_FLOOR, start)
+            lr = self._lr(n_rows)
+            cosine = CosineLR(lr, self.max_epochs, lr * _COSINE_FLOOR, start)
             callbacks.append(("lr_schedule", cosine))
         if not incremental:
             if self.keep_best:
@@ -584,9 +595,8 @@ class _BaseFreeNet(BaseEstimator):
             self._check_build_unchanged()
         net = self.net_
         since = len(net.history)
-        self._sync(
-            net, len(data), self._callbacks(since, valid, incremental=incremental)
-        )
+        callbacks = self._callbacks(since, valid, len(data), incremental=incremental)
+        self._sync(net, len(data), callbacks)
         epochs = 1 if incremental else self.max_epochs
         polish = 0 if incremental else self.polish_epochs
         threads = self._n_threads(net.batch_size, X.shape[1])
@@ -747,13 +757,19 @@ default="empty"
         rows are merged into one row of their total weight and the rows put in a
         canonical order, so the fit does not depend on the row order and a row
         of weight 2 is the same as that row given twice, bit for bit.
-    lr : float, default=1e-2
-        Adam learning rate (higher than the MLP's 1e-3: chosen on the tuning
-        data of ``benchmarks/tune_defaults.py``, where it was as accurate and
-        converged in fewer epochs).
-    alpha : float, default=1e-4
+    lr : float or "auto", default="auto"
+        Adam learning rate. ``"auto"``: ``1e-2 / b`` for ``b`` mini-batches per
+        epoch, within ``[1e-3, 1e-2]``: the MLP's 1e-3 from 10 batches an epoch
+        (2,000 rows) on, and up to 1e-2 on small data, where 200 epochs of one
+        to a few steps are too few updates at 1e-3. The rate used is
+        ``lr_``. Chosen on the tuning data of ``benchmarks/tune_defaults.py``.
+    alpha : float, default=1e-3
         L2 penalty, passed as the optimizer's ``weight_decay`` (when the
-        optimizer takes one).
+        optimizer takes one). Per step it adds ``alpha * w`` to each gradient,
+        a stronger penalty than the MLP's ``alpha=1e-4`` (which adds
+        ``alpha * w / batch_size``); 1e-3 was chosen on the tuning data of
+        ``benchmarks/tune_defaults.py``, where it kept the larger noisy sets from
+        overfitting.
     tol : float, default=1e-4
         An epoch improves when the training loss falls by more than ``tol``
         below the best so far (with ``early_stopping``: the validation score
@@ -859,6 +875,8 @@ adjacency_ : ndarray of shape (k, k), dtype=bool
         ``net_.history`` has one row per epoch.
     loss_curve_ : list of float
         Training loss after each epoch{loss_scale}.
+    lr_ : float
+        Learning rate of the last fit (``lr``, or what ``"auto"`` chose).
     best_loss_ : float or None
         Lowest training loss of the gradient epochs; None with
         ``early_stopping``.
@@ -1171,8 +1189,8 @@ class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
         skip=False,
         max_epochs=200,
         batch_size="auto",
-        lr=1e-2,
-        alpha=1e-4,
+        lr="auto",
+        alpha=1e-3,
         tol=1e-4,
         n_iter_no_change=10,
         early_stopping=False,
