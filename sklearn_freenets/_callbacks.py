@@ -62,7 +62,7 @@ class DivergenceGuard(Callback):
             raise KeyboardInterrupt
 
     def on_train_end(self, net: Any, **kwargs: Any) -> None:
-        self.snapshot_ = self.live_ = None  # do not keep (or pickle) the copies
+        self.snapshot_, self.live_ = [], []  # do not keep (or pickle) the copies
 
 
 class ConvergenceStopping(Callback):

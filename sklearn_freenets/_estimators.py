@@ -210,12 +210,12 @@ def _active_start(module: FreeNetModule, data: TrainingData, fit_outputs: bool):
     if not np.isfinite(sol).all():  # pragma: no cover - keep torch's start
         return
     param = module.weight
-    sol = torch.as_tensor(sol, dtype=param.dtype, device=param.device)
+    solution = torch.as_tensor(sol, dtype=param.dtype, device=param.device)
     start = 0
     for weight in blocks:
-        weight.copy_(sol[start : start + weight.shape[1]].T)
+        weight.copy_(solution[start : start + weight.shape[1]].T)
         start += weight.shape[1]
-    module.decoder.bias.copy_(sol[-1])
+    module.decoder.bias.copy_(solution[-1])
 
 
 def _same(a, b) -> bool:
@@ -658,6 +658,9 @@ class _BaseFreeNet(BaseEstimator):
             if "train_loss" in row and row.get("phase") != "polish"
         ]
         stopping = dict(getattr(net, "callbacks_", [])).get("stopping")
+        self.validation_scores_: list[float] | None
+        self.best_validation_score_: float | None
+        self.best_loss_: float | None
         if self.early_stopping and stopping is not None:
             self.best_loss_ = None
             self.validation_scores_ = [
