@@ -108,6 +108,27 @@ class MLP(torch.nn.Module):
         return self.out(torch.relu(self.hidden(X)))
 
 
+def skorch_net(
+    module: type, k: int, args: argparse.Namespace, max_epochs: int, **params
+) -> NeuralNetClassifier:
+    """A skorch classifier of width ``k`` with the benchmark's optimizer and data."""
+    return NeuralNetClassifier(
+        module,
+        module__n_features=N_FEATURES,
+        module__k=k,
+        module__n_outputs=N_CLASSES,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        optimizer__fused=args.optimizer == "adam-fused",
+        lr=1e-3,
+        batch_size=args.batch_size,
+        max_epochs=max_epochs,
+        train_split=None,
+        verbose=0,
+        **params,
+    )
+
+
 def _time_inference(module: torch.nn.Module, X: torch.Tensor, n: int) -> list[float]:
     module.eval()
     times = []
@@ -190,21 +211,8 @@ def main(argv: list[str] | None = None) -> None:
         for name, cls, extra, backend in specs:
             times: list[float] = []
             params = {f"module__{key}": val for key, val in extra.items()}
-            net = NeuralNetClassifier(
-                cls,
-                module__n_features=N_FEATURES,
-                module__k=k,
-                module__n_outputs=N_CLASSES,
-                criterion=torch.nn.CrossEntropyLoss,
-                optimizer=torch.optim.Adam,
-                optimizer__fused=args.optimizer == "adam-fused",
-                lr=1e-3,
-                batch_size=args.batch_size,
-                max_epochs=1,
-                train_split=None,
-                verbose=0,
-                callbacks=[StepTimer(times)],
-                **params,
+            net = skorch_net(
+                cls, k, args, max_epochs=1, callbacks=[StepTimer(times)], **params
             )
             models[name] = (net, times, backend)
         # Warm-up epoch (compiles the kernels), then interleaved timed epochs.
@@ -278,20 +286,9 @@ def whole_fits(args: argparse.Namespace, X: np.ndarray, y: np.ndarray) -> None:
     )
     for k in args.ks:
         fits = {
-            "mlp": lambda k=k: NeuralNetClassifier(
-                MLP,
-                module__n_features=N_FEATURES,
-                module__k=k,
-                module__n_outputs=N_CLASSES,
-                criterion=torch.nn.CrossEntropyLoss,
-                optimizer=torch.optim.Adam,
-                optimizer__fused=args.optimizer == "adam-fused",
-                lr=1e-3,
-                batch_size=args.batch_size,
-                max_epochs=args.fit_epochs,
-                train_split=None,
-                verbose=0,
-            ).fit(X, y),
+            "mlp": lambda k=k: skorch_net(MLP, k, args, max_epochs=args.fit_epochs).fit(
+                X, y
+            ),
             "fcnn": lambda k=k: FreeNetClassifier(
                 k, initial_graph="empty", **common
             ).fit(X, y),
