@@ -471,7 +471,6 @@ class _BaseFreeNet(BaseEstimator):
 
     def _build(self, n_features: int) -> None:
         """Build and initialise a new network (``net_``) from the parameters."""
-        initial_adjacency(self.k, self.initial_graph)  # fail before any work
         net = self._make_net(n_features)
         with self._forked_rng(0):
             net.initialize()
@@ -559,19 +558,24 @@ class _BaseFreeNet(BaseEstimator):
         sync the parameters that may change between fits, train, set the fitted
         attributes. ``partial_fit`` runs one epoch on all the rows it is given.
         """
+        # parameter checks first: a failed call leaves a fitted model as it was
         self._check_net_params()
-        first = not (hasattr(self, "net_") and (self.warm_start or incremental))
-        X, y = self._validate_Xy(X, y, reset=first)
-        w = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
-        y = self._prepare_targets(y, first=first, classes=classes)
         if self.keep_best and self.early_stopping:
             raise ValueError(
                 "keep_best=True and early_stopping=True both choose which weights "
                 "to keep (the lowest training loss, the best validation score): "
                 "set one of them"
             )
+        first = not (hasattr(self, "net_") and (self.warm_start or incremental))
+        if first:
+            initial_adjacency(self.k, self.initial_graph)
+        else:
+            self._check_build_unchanged()
+        X, y = self._validate_Xy(X, y, reset=first)
+        w = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        y = self._prepare_targets(y, first=first, classes=classes)
         seed = int(
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
@@ -591,8 +595,6 @@ class _BaseFreeNet(BaseEstimator):
             self._build(X.shape[1])
             if self.init == "active":
                 _active_start(self.net_.module_, data, isinstance(self, RegressorMixin))
-        else:
-            self._check_build_unchanged()
         net = self.net_
         since = len(net.history)
         callbacks = self._callbacks(since, valid, len(data), incremental=incremental)
