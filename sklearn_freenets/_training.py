@@ -99,6 +99,9 @@ class FreeNetTrainer(NeuralNet):
     sample weights.
     """
 
+    # Whether a callback defines on_grad_computed (set by each epoch).
+    _grad_listeners = False
+
     def get_default_callbacks(self):
         # The training loss is recorded per epoch by run_single_epoch, so skorch's
         # batch-averaging scorers are not needed; the per-epoch table (which
