@@ -41,13 +41,12 @@ from sklearn_freenets._callbacks import (
 )
 from sklearn_freenets._evolve import FreeEvolve
 from sklearn_freenets._kernel import ACTIVATIONS, apply_activation
-from sklearn_freenets._module import FreeNetModule, initial_adjacency
+from sklearn_freenets._module import _DTYPES, FreeNetModule, initial_adjacency
 from sklearn_freenets._training import FreeNetTrainer, TensorBatches, TrainingData
 
 __all__ = ["FreeNetClassifier", "FreeNetRegressor"]
 
 _NP_DTYPES = {"float32": np.float32, "float64": np.float64}
-_TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # Rows per forward pass at prediction time (fixed so predictions are batch-invariant).
 _PREDICT_BLOCK = 128
 # batch_size="auto" is min(_AUTO_BATCH, n_samples), as in scikit-learn's MLP.
@@ -417,7 +416,7 @@ class _BaseFreeNet(BaseEstimator):
 
     def _as_data(self, X, y, w) -> TrainingData:
         device = torch.device(_resolve_device(self.device))
-        dtype = _TORCH_DTYPES[self.dtype]
+        dtype = _DTYPES[self.dtype]
         y_t = torch.as_tensor(y, device=device)
         if y_t.is_floating_point():
             y_t = y_t.to(dtype)
@@ -605,10 +604,10 @@ class _BaseFreeNet(BaseEstimator):
         with _torch_threads(threads), self._forked_rng(since, seed):
             net.train(data, epochs, polish)
         self._set_fitted_state(net)
-        self._warn_on_stop(net, since, incremental)
+        self._warn_on_stop(net, incremental)
         return self
 
-    def _warn_on_stop(self, net: FreeNetTrainer, since: int, incremental: bool):
+    def _warn_on_stop(self, net: FreeNetTrainer, incremental: bool):
         callbacks = dict(net.callbacks_)
         guard = callbacks["divergence_guard"]
         if guard.diverged_epoch_ is not None:

@@ -286,9 +286,11 @@ class FreeEvolve(Callback):
 
     def on_epoch_end(self, net: Any, phase: str | None = None, **kwargs: Any) -> None:
         epoch = len(net.history) - self.since
-        if phase != "polish" and epoch % self.every == 0 and not self.settled(net):
+        settled = self.settled(net)
+        if phase != "polish" and epoch % self.every == 0 and not settled:
             self.run_round(net, self.data_)
-        net.history.record("evolution_settled", self.settled(net))
+            settled = self.settled(net)
+        net.history.record("evolution_settled", settled)
 
     def activity_sample(self, data: Any, round_index: int) -> tuple[Any, Any]:
         """Return the rows ``(X, sample_weight)`` on which activity is recorded."""
