@@ -90,6 +90,12 @@ def tuning_sets() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     latent += sum(effect[j, codes[:, j]] for j in range(3))
     y = (latent + rng.normal(scale=1.0, size=6000) > 0).astype(int)
     sets["onehot_classification_6k"] = (np.c_[numeric, onehot], y)
+    # a larger smooth regression set (added when the regressor stopped too early on
+    # bench_tabular's friedman1_10k: the stopping tolerance, chosen here)
+    X = rng.uniform(-1.0, 1.0, size=(8000, 12))
+    y = np.sin(np.pi * X[:, 0] * X[:, 1]) + X[:, 2] ** 2 - X[:, 3] * X[:, 4]
+    y += 0.5 * np.tanh(3.0 * X[:, 5]) + rng.normal(scale=0.2, size=8000)
+    sets["smooth_regression_8k"] = (X, 3.0 * y)
     return sets
 
 
@@ -107,6 +113,9 @@ CANDIDATES = {
     "empty,lr=auto": {"lr": "auto"},
     "empty,lr=auto,alpha=1e-3": {"lr": "auto", "alpha": 1e-3},
     "dense,lr=3e-3,glorot": {"lr": 3e-3, "initial_graph": "dense"},
+    # third round (regression only: the stopping tolerance on standardised targets)
+    "empty,lr=auto,alpha=1e-3,tol=3e-5": {"lr": "auto", "alpha": 1e-3, "tol": 3e-5},
+    "empty,lr=auto,alpha=1e-3,tol=1e-5": {"lr": "auto", "alpha": 1e-3, "tol": 1e-5},
 }
 
 
