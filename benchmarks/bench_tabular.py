@@ -108,12 +108,13 @@ How to run
     python benchmarks/bench_tabular.py --datasets iris diabetes --models freenet mlp
     python benchmarks/bench_tabular.py --no-busy          # idle timing only
     python benchmarks/bench_tabular.py --aggregate-only   # rebuild tabular.md/json
+    python benchmarks/bench_tabular.py --aggregate-only --update-readme  # and README
 
 Options: ``--datasets``, ``--models``, ``--folds`` (default 5, 2 with ``--quick``),
 ``--busy-folds`` (default 2, 1 with ``--quick``), ``--no-busy``, ``--quick``,
-``--force``, ``--aggregate-only``, ``--out``. A results folder holds one setting
-(number of folds, busy folds): the script refuses to mix cells of another setting
-into it unless ``--force`` overwrites them.
+``--force``, ``--aggregate-only``, ``--update-readme``, ``--out``. A results
+folder holds one setting (number of folds, busy folds): the script refuses to mix
+cells of another setting into it unless ``--force`` overwrites them.
 
 What counts as a pass
 ---------------------
@@ -971,11 +972,23 @@ def aggregate(out: Path) -> str:
         if not any(r["model"] == "realmlp" for r in records):
             lines.append("- RealMLP: not run (pytabkit not installed or not selected).")
         src = records[-1].get("source", {})
+        commits: dict[str, list[str]] = {}
+        for r in records:
+            if r["model"] != "freenet":
+                continue
+            cs = r.get("source", {})
+            label = str(cs.get("git_commit"))[:7] + (
+                " (with uncommitted changes)" if cs.get("git_dirty") else ""
+            )
+            commits.setdefault(label, []).append(r["dataset"])
+        per_commit = "; ".join(
+            f"{label}: {', '.join(sorted(set(names)))}"
+            for label, names in commits.items()
+        )
         lines.append(
-            f"- sklearn_freenets from {src.get('sklearn_freenets_path')}, git commit "
-            f"{src.get('git_commit')}"
-            + (" (with uncommitted changes)" if src.get("git_dirty") else "")
-            + f"; thread environment {mach.get('thread_env') or 'default'}."
+            f"- sklearn_freenets from {src.get('sklearn_freenets_path')}; FreeNet "
+            f"cells by git commit: {per_commit}; thread environment "
+            f"{mach.get('thread_env') or 'default'}."
         )
     text = "\n".join(lines) + "\n"
     (out / "tabular.md").write_text(text)
@@ -1065,6 +1078,33 @@ def check_targets(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 # ----------------------------------------------------------------------- main
+README_BEGIN = "<!-- tabular: generated from benchmarks/results/tabular/tabular.md -->"
+README_END = "<!-- /tabular -->"
+
+
+def readme_section(report: str) -> str:
+    """The part of ``tabular.md`` that README shows: the main table and targets."""
+    lines = report.splitlines()
+    table_start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    table_end = next(
+        i for i in range(table_start, len(lines)) if not lines[i].startswith("|")
+    )
+    targets = lines.index("## Targets")
+    bullets = [line for line in lines[targets + 1 :] if line.startswith("- (")]
+    return "\n".join(
+        [*lines[table_start:table_end], "", "Targets (checked by the script):", ""]
+        + bullets
+    )
+
+
+def update_readme(readme: Path, report: str) -> None:
+    """Replace README's generated tabular block with the current report."""
+    text = readme.read_text()
+    begin = text.index(README_BEGIN) + len(README_BEGIN)
+    end = text.index(README_END)
+    readme.write_text(text[:begin] + "\n" + readme_section(report) + "\n" + text[end:])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
@@ -1113,6 +1153,11 @@ def main(argv: list[str] | None = None) -> int:
         help="only rebuild tabular.md / tabular.json from the cells",
     )
     parser.add_argument(
+        "--update-readme",
+        action="store_true",
+        help="with --aggregate-only: also rewrite README.md's generated table",
+    )
+    parser.add_argument(
         "--out",
         default=None,
         help="results folder (default benchmarks/results/tabular, or "
@@ -1125,8 +1170,13 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     _quiet_libraries()
     if args.aggregate_only:
-        print(aggregate(out))
+        report = aggregate(out)
+        print(report)
+        if args.update_readme:
+            update_readme(Path(__file__).resolve().parents[1] / "README.md", report)
         return 0
+    if args.update_readme:
+        parser.error("--update-readme goes with --aggregate-only")
 
     n_folds = args.folds if args.folds is not None else (2 if args.quick else 5)
     busy_folds = (

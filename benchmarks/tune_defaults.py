@@ -116,6 +116,13 @@ CANDIDATES = {
     # third round (regression only: the stopping tolerance on standardised targets)
     "empty,lr=auto,alpha=1e-3,tol=3e-5": {"lr": "auto", "alpha": 1e-3, "tol": 3e-5},
     "empty,lr=auto,alpha=1e-3,tol=1e-5": {"lr": "auto", "alpha": 1e-3, "tol": 1e-5},
+    "empty,lr=auto,alpha=1e-4,tol=1e-5": {"lr": "auto", "alpha": 1e-4, "tol": 1e-5},
+    "empty,lr=auto,alpha=1e-3,tol=1e-5,cosine": {
+        "lr": "auto",
+        "alpha": 1e-3,
+        "tol": 1e-5,
+        "lr_schedule": "cosine",
+    },
 }
 
 

@@ -908,6 +908,14 @@ Training stops as scikit-learn's MLP does: after ``max_epochs`` epochs, or once
     from the start of that epoch."""
 
 
+_REGRESSOR_TOL_NOTE = """
+        The default is a tenth of the MLP's 1e-4 because the loss is measured
+        on standardised targets (``standardize_targets=True``), where it is
+        about ``1 - R^2`` rather than the MLP's ``var(y) (1 - R^2) / 2``: with
+        1e-4 the regressor stopped before it had converged, and 1e-5 was better
+        or equal on every regression set of ``benchmarks/tune_defaults.py``."""
+
+
 def _fill(template: str, **extra: str) -> str:
     """A class docstring with the shared sections filled in."""
     parameters = _COMMON_PARAMETERS
@@ -1165,14 +1173,7 @@ class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
     """,
         extra_build=", ``standardize_targets``",
         tol_default="1e-5",
-        tol_extra=(
-            "\n        The default is a tenth of the MLP's 1e-4 because the loss is "
-            "measured\n        on standardised targets (``standardize_targets=True``), "
-            "where it is\n        about ``(1 - R^2)`` rather than ``var(y) (1 - R^2) / 2``: "
-            "with 1e-4 the\n        regressor stopped before it had converged, and 1e-5 "
-            "was better or\n        equal on every regression set of "
-            "``benchmarks/tune_defaults.py``."
-        ),
+        tol_extra=_REGRESSOR_TOL_NOTE,
         active_extra=(
             ", then the decoder, its bias and the skip map are set to the "
             "least-squares fit of the (standardised) targets on the resulting "

@@ -400,3 +400,20 @@ def test_optimizer_without_weight_decay():
     ).fit(X, y)
     assert isinstance(reg.net_.optimizer_, torch.optim.LBFGS)
     assert reg.loss_curve_[-1] < reg.loss_curve_[0]
+
+
+@pytest.mark.parametrize("Estimator", [FreeNetClassifier, FreeNetRegressor])
+def test_docstring_defaults_match_the_signature(Estimator):
+    """Check that every ``name : ..., default=X`` in the docstring is the real one."""
+    import ast
+    import inspect
+    import re
+
+    documented = dict(
+        re.findall(r"^    (\w+) : .*?default=(.+?)$", Estimator.__doc__, flags=re.M)
+    )
+    signature = inspect.signature(Estimator).parameters
+    assert set(documented) <= set(signature)
+    assert len(documented) >= 25
+    for name, text in documented.items():
+        assert ast.literal_eval(text) == signature[name].default, name

@@ -35,3 +35,24 @@ def test_torch_requirement_admits_the_pinned_cpu_build():
     text = (ROOT / "pyproject.toml").read_text()
     spec = re.search(r'"(torch[^"]*)"', text).group(1)
     assert Requirement(spec).specifier.contains("2.13.0")
+
+
+def test_readme_tabular_table_is_the_committed_result():
+    """Check that README's tabular table is the one bench_tabular.py last wrote."""
+    import importlib.util
+    import sys
+
+    path = ROOT / "benchmarks" / "bench_tabular.py"
+    spec = importlib.util.spec_from_file_location("bench_tabular", path)
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bench_tabular", bench)  # its dataclasses look it up
+    spec.loader.exec_module(sys.modules["bench_tabular"])
+    bench = sys.modules["bench_tabular"]
+    report = (ROOT / "benchmarks" / "results" / "tabular" / "tabular.md").read_text()
+    text = (ROOT / "README.md").read_text()
+    begin = text.index(bench.README_BEGIN) + len(bench.README_BEGIN)
+    shown = text[begin : text.index(bench.README_END)].strip()
+    assert shown == bench.readme_section(report).strip(), (
+        "README's tabular block is stale: run "
+        "`python benchmarks/bench_tabular.py --aggregate-only --update-readme`"
+    )
