@@ -133,15 +133,19 @@ class FreeNetTrainer(NeuralNet):
         if self._grad_listeners:
             return super().train_step(batch, **fit_params)
 
+        # the result goes through a dict, not an attribute of ``closure``: a function
+        # that refers to itself is a reference cycle, which kept the batch (a view
+        # of the epoch's permuted copy of the data) alive until the next garbage
+        # collection, one copy of the data per epoch
+        result: dict[str, Any] = {}
+
         def closure():
             self._zero_grad_optimizer()
-            step = self.train_step_single(batch, **fit_params)
-            closure.step = step
-            return step["loss"]
+            result["step"] = self.train_step_single(batch, **fit_params)
+            return result["step"]["loss"]
 
-        closure.step = None
         self._step_optimizer(closure)
-        return closure.step
+        return result["step"]
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         """One pass over ``iterator``; records the epoch's weighted mean loss."""

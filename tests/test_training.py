@@ -460,3 +460,46 @@ def test_divergence_still_ends_training_run():
         reg.fit(X * 100, y * 1e3)
     assert dict(reg.net_.callbacks_)["record"].calls_ == ["begin", "end"]
     assert reg.n_iter_ < 20
+
+
+def test_epochs_do_not_keep_copies_of_the_data_alive():
+    """Check that no reference cycle keeps an epoch's permuted copy of X alive.
+
+    With the garbage collector off, a cycle through a training step (a closure
+    that referred to itself) kept one copy of the data per epoch in memory.
+    """
+    import gc
+
+    from skorch.callbacks import Callback
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 7)).astype(np.float32)
+    y = rng.integers(0, 2, size=600)
+    alive = []
+
+    class CountCopies(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            alive.append(
+                sum(
+                    1
+                    for o in gc.get_objects()
+                    if torch.is_tensor(o) and o._base is None and o.shape == X.shape
+                )
+            )
+
+    enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        FreeNetClassifier(
+            k=4,
+            max_epochs=4,
+            batch_size=50,
+            n_iter_no_change=np.inf,
+            random_state=0,
+            net_params={"callbacks": [CountCopies()]},
+        ).fit(X, y)
+    finally:
+        if enabled:
+            gc.enable()
+    assert alive == [1, 1, 1, 1]  # the training data itself, no epoch copy
