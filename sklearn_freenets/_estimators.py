@@ -39,7 +39,7 @@ from sklearn_freenets._callbacks import (
     EpochProgress,
     KeepBest,
 )
-from sklearn_freenets._evolve import FreeEvolve
+from sklearn_freenets._evolve import RULES, EarlyFreeEvolve, FreeEvolve, round_records
 from sklearn_freenets._kernel import ACTIVATIONS, apply_activation
 from sklearn_freenets._module import _DTYPES, FreeNetModule, initial_adjacency
 from sklearn_freenets._training import FreeNetTrainer, TensorBatches, TrainingData
@@ -237,6 +237,9 @@ class _BaseFreeNet(BaseEstimator):
         "epsilon": [Interval(Real, 0, 1, closed="neither")],
         "evolve_rounds": [Interval(Integral, 0, None, closed="left")],
         "evolve_every": [Interval(Integral, 1, None, closed="left")],
+        "evolve_every_batches": [Interval(Integral, 1, None, closed="left"), None],
+        "evolve_patience": [Interval(Integral, 1, None, closed="left")],
+        "rule": [StrOptions(set(RULES)), callable],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "initial_graph": [StrOptions({"dense", "empty"}), "array-like"],
         "skip": ["boolean"],
@@ -275,6 +278,9 @@ class _BaseFreeNet(BaseEstimator):
         epsilon=0.1,
         evolve_rounds=5,
         evolve_every=5,
+        evolve_every_batches=None,
+        evolve_patience=1,
+        rule="paper",
         activation="relu",
         initial_graph="empty",
         skip=False,
@@ -303,6 +309,9 @@ class _BaseFreeNet(BaseEstimator):
         self.epsilon = epsilon
         self.evolve_rounds = evolve_rounds
         self.evolve_every = evolve_every
+        self.evolve_every_batches = evolve_every_batches
+        self.evolve_patience = evolve_patience
+        self.rule = rule
         self.activation = activation
         self.initial_graph = initial_graph
         self.skip = skip
@@ -509,7 +518,7 @@ class _BaseFreeNet(BaseEstimator):
         """The callbacks of one training run, built from the current parameters."""
         callbacks: list[tuple[str, Any]] = [("divergence_guard", DivergenceGuard())]
         if self.evolve_rounds > 0:
-            evolve = FreeEvolve(
+            schedule: dict[str, Any] = dict(
                 epsilon=self.epsilon,
                 max_rounds=self.evolve_rounds,
                 every=self.evolve_every,
@@ -517,6 +526,13 @@ class _BaseFreeNet(BaseEstimator):
                 max_samples=self.evolve_max_samples,
                 random_state=self._seed,
                 verbose=bool(self.verbose),
+                rule=self.rule,
+                patience=self.evolve_patience,
+            )
+            evolve = (
+                FreeEvolve(**schedule)
+                if self.evolve_every_batches is None
+                else EarlyFreeEvolve(self.evolve_every_batches, **schedule)
             )
             callbacks.append(("free_evolve", evolve))
         if self.lr_schedule == "cosine":
@@ -646,9 +662,7 @@ class _BaseFreeNet(BaseEstimator):
         self.adjacency_ = net.module_.adjacency.cpu().numpy().copy()
         self.n_edges_ = int(self.adjacency_.sum())
         rows = list(net.history)
-        self.evolution_history_ = [
-            row["free_evolve"] for row in rows if "free_evolve" in row
-        ]
+        self.evolution_history_ = round_records(net.history)
         self.loss_curve_ = [
             float(row["train_loss"]) for row in rows if "train_loss" in row
         ]
@@ -724,18 +738,38 @@ _COMMON_PARAMETERS = """\
 k : int, default=100
         Number of neurons.
     epsilon : float in (0, 1), default=0.1
-        FreeEvolve threshold: an edge ``j -> i`` is added when both neurons are
-        active on more than ``1 - epsilon`` of the (weighted) training samples,
-        and pruned when both are silent on more than ``1 - epsilon`` of them.
+        FreeEvolve threshold: with the paper's ``rule``, an edge ``j -> i`` is
+        added when both neurons are active on more than ``1 - epsilon`` of the
+        (weighted) training samples, and pruned when both are silent on more
+        than ``1 - epsilon`` of them.
     evolve_rounds : int, default=5
         Most FreeEvolve rounds per ``fit``. ``0`` trains the initial graph only;
         with ``initial_graph="empty"`` that is exactly a one-hidden-layer MLP.
     evolve_every : int, default=5
         Epochs between FreeEvolve rounds: a round runs after epochs
         ``evolve_every``, ``2 * evolve_every``, ... of a fit, until
-        ``evolve_rounds`` rounds have run or a round changes nothing (evolution
-        has *settled*). The stopping criterion counts only epochs after that.
-        For :meth:`partial_fit`, every ``evolve_every``-th call ends with a round.
+        ``evolve_rounds`` rounds have run or ``evolve_patience`` rounds in a row
+        changed nothing (evolution has *settled*). The stopping criterion counts
+        only epochs after that. For :meth:`partial_fit`, every
+        ``evolve_every``-th call ends with a round.
+    evolve_every_batches : int or None, default=None
+        Also run a round after every ``evolve_every_batches``-th mini-batch of
+        the first epoch (the paper evolves per iteration; activity changes
+        fastest early on). These rounds count toward ``evolve_rounds``.
+    evolve_patience : int, default=1
+        Rounds in a row without a change after which evolution settles (1: the
+        first unchanged round ends it).
+    rule : {"paper", "usage", "contribution"} or callable, default="paper"
+        The topology rule of a round. ``"paper"``: the FreeNets paper's rule
+        (see ``epsilon``). ``"usage"``: prune an edge when both its neurons are
+        active on fewer than ``epsilon`` of the samples (where it can act),
+        add one when on more than ``1 - epsilon``. ``"contribution"``: prune
+        edges whose typical input ``|W_ij| E|h_j|`` to their neuron, relative to
+        the spread of its pre-activation, is below ``epsilon`` times the mean of
+        that neuron's incoming edges; never add. A callable ``rule(adjacency,
+        stats, epsilon) -> adjacency`` gets the current boolean ``(k, k)`` graph
+        and the round's :class:`~sklearn_freenets._evolve.ActivityStats` and
+        returns the new graph (its strictly lower triangle is used).
     activation : {"relu", "squared_relu", "tanh"}, default="relu"
         Neuron nonlinearity; ``squared_relu`` is ``max(0, z) ** 2``. A neuron is
         *active* when its pre-activation is positive.
@@ -869,11 +903,17 @@ adjacency_ : ndarray of shape (k, k), dtype=bool
     n_edges_ : int
         Number of edges in ``adjacency_``.
     evolution_history_ : list of dict
-        One record per FreeEvolve round: ``round``, ``epoch``,
-        ``n_edges_before``, ``n_added``, ``n_pruned``, ``n_edges``, ``changed``,
-        ``train_loss``, ``n_activity_samples``, and ``ncam`` / ``ncim`` (the
-        strictly lower triangles of the co-activation and co-inactivation
-        matrices).
+        One record per FreeEvolve round, in order: ``round``, ``epoch`` (the
+        epoch it ran in, 1-based), ``batch`` (the mini-batch of that epoch after
+        which it ran, or None at the epoch's end), ``step`` (optimizer steps
+        before it), ``n_edges_before``, ``n_added``, ``n_pruned``, ``n_edges``,
+        ``changed``, ``train_loss``, ``n_activity_samples``; diagnostics:
+        ``n_dead`` (neurons that never fired on the activity sample),
+        ``n_always_active``, ``n_pruned_touching_dead`` /
+        ``n_pruned_both_dead`` / ``n_added_touching_dead`` (edges with one or
+        both ends dead), ``activity_rates`` (each neuron's fraction of active
+        samples); and ``ncam`` / ``ncim`` (the strictly lower triangles of the
+        co-activation and co-inactivation matrices).
     net_ : skorch.NeuralNet
         The fitted skorch net; ``net_.module_`` is the torch module and
         ``net_.history`` has one row per epoch.
@@ -1200,6 +1240,9 @@ class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
         epsilon=0.1,
         evolve_rounds=5,
         evolve_every=5,
+        evolve_every_batches=None,
+        evolve_patience=1,
+        rule="paper",
         activation="relu",
         initial_graph="empty",
         skip=False,
@@ -1230,6 +1273,9 @@ class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
             epsilon=epsilon,
             evolve_rounds=evolve_rounds,
             evolve_every=evolve_every,
+            evolve_every_batches=evolve_every_batches,
+            evolve_patience=evolve_patience,
+            rule=rule,
             activation=activation,
             initial_graph=initial_graph,
             skip=skip,

@@ -19,10 +19,38 @@ The pure functions here never build an ``(n_samples, k)`` float matrix: activity
 is accumulated batch by batch into ``k x k`` co-activation counts
 (:class:`ActivityCounts`). :class:`FreeEvolve` is the skorch callback that applies
 the rule between rounds of weight training.
+
+Rules
+-----
+A *rule* is a pure function ``rule(adjacency, stats, epsilon) -> new_adjacency``:
+``adjacency`` the current boolean ``(k, k)`` graph, ``stats`` an
+:class:`ActivityStats` of the round's activity sample, ``epsilon`` the
+threshold; it returns a boolean ``(k, k)`` array, of which only the strictly
+lower triangle is used (so the graph stays a DAG). :data:`RULES` holds the named
+ones:
+
+- ``"paper"`` (:func:`paper_rule`): the rule above, unchanged.
+- ``"usage"`` (:func:`usage_rule`): an edge ``j -> i`` changes the network's
+  output only on samples where both neurons are active (``h_j > 0`` and a
+  gradient through ``i``), so it is pruned when ``NCAM < epsilon`` (it acts on
+  fewer than ``epsilon`` of the samples) and added when ``NCAM > 1 - epsilon``,
+  one statistic with two thresholds. Unlike the paper's Prune it also cuts
+  edges between neurons that fire on different samples.
+- ``"contribution"`` (:func:`contribution_rule`): prune only, by the signal an
+  edge carries: ``c_ij = |W_ij| E|h_j| / std(z_i)``, the edge's typical input
+  to neuron ``i`` relative to the spread of ``i``'s pre-activation; an edge is
+  pruned when ``c_ij < epsilon * mean(c over the edges into i)``. An edge out of a
+  neuron that never fires has ``c = 0``. Repeated rounds thin the graph further.
+
+Measured relative to independence, co-activation and co-silence are the same
+statistic: ``NCIM - (1 - p_i)(1 - p_j) = NCAM - p_i p_j`` for activity rates
+``p``, because ``NCIM = 1 - p_i - p_j + NCAM``; a rule cannot add on one and prune
+on the other.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,12 +61,20 @@ from skorch.callbacks import Callback
 from skorch.utils import to_tensor
 
 __all__ = [
+    "RULES",
     "ActivityCounts",
+    "ActivityStats",
+    "EarlyFreeEvolve",
     "EvolveStep",
     "FreeEvolve",
+    "apply_rule",
     "coactivation_matrices",
+    "contribution_rule",
     "evolve_adjacency",
+    "paper_rule",
+    "round_records",
     "strictly_lower",
+    "usage_rule",
 ]
 
 
@@ -65,15 +101,30 @@ class ActivityCounts:
     n_samples: float = 0.0
     both_active: NDArray[np.float64] = field(init=False)
     active: NDArray[np.float64] = field(init=False)
+    activation_sum: NDArray[np.float64] = field(init=False)
+    preact_sum: NDArray[np.float64] = field(init=False)
+    preact_sq_sum: NDArray[np.float64] = field(init=False)
 
     def __post_init__(self) -> None:
         self.both_active = np.zeros((self.k, self.k), dtype=np.float64)
         self.active = np.zeros(self.k, dtype=np.float64)
+        self.activation_sum = np.zeros(self.k, dtype=np.float64)
+        self.preact_sum = np.zeros(self.k, dtype=np.float64)
+        self.preact_sq_sum = np.zeros(self.k, dtype=np.float64)
 
     def update(
-        self, S: ArrayLike, sample_weight: ArrayLike | None = None
+        self,
+        S: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+        *,
+        H: ArrayLike | None = None,
+        Z: ArrayLike | None = None,
     ) -> ActivityCounts:
-        """Add a batch of binary activity ``S`` of shape (batch, k); return self."""
+        """Add a batch of binary activity ``S`` of shape (batch, k); return self.
+
+        ``H`` and ``Z`` (activations and pre-activations of the same rows, both
+        or neither) feed the moments of :meth:`stats`.
+        """
         S = np.asarray(S, dtype=bool)
         if S.ndim != 2 or S.shape[1] != self.k:
             raise ValueError(
@@ -91,6 +142,18 @@ class ActivityCounts:
         self.both_active += (Sf * w[:, None]).T @ Sf
         self.active += w @ Sf
         self.n_samples += float(w.sum())
+        if (H is None) != (Z is None):
+            raise ValueError("pass both H and Z, or neither")
+        if H is not None and Z is not None:
+            Hf = np.abs(np.asarray(H, dtype=np.float64))
+            Zf = np.asarray(Z, dtype=np.float64)
+            if Hf.shape != S.shape or Zf.shape != S.shape:
+                raise ValueError(
+                    f"H {Hf.shape} and Z {Zf.shape} must have the shape of S {S.shape}"
+                )
+            self.activation_sum += w @ Hf
+            self.preact_sum += w @ Zf
+            self.preact_sq_sum += w @ (Zf * Zf)
         return self
 
     def matrices(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -100,6 +163,74 @@ class ActivityCounts:
         n = self.n_samples
         both_silent = n - self.active[:, None] - self.active[None, :] + self.both_active
         return self.both_active / n, both_silent / n
+
+    def stats(self, weight: ArrayLike | None = None) -> ActivityStats:
+        """Return the :class:`ActivityStats` of the counts.
+
+        ``weight``: the stored recurrent weights ``W`` (k, k), masked ones
+        included, for rules that look at them; zeros when not given.
+        """
+        ncam, ncim = self.matrices()
+        n = self.n_samples
+        mean_z = self.preact_sum / n
+        var_z = np.maximum(self.preact_sq_sum / n - mean_z**2, 0.0)
+        W = (
+            np.zeros((self.k, self.k))
+            if weight is None
+            else np.asarray(weight, dtype=np.float64)
+        )
+        if W.shape != (self.k, self.k):
+            raise ValueError(
+                f"weight must have shape {(self.k, self.k)}, got {W.shape}"
+            )
+        return ActivityStats(
+            ncam=ncam,
+            ncim=ncim,
+            rates=self.active / n,
+            mean_activation=self.activation_sum / n,
+            preact_std=np.sqrt(var_z),
+            weight=W,
+            n_samples=n,
+        )
+
+
+@dataclass(frozen=True)
+class ActivityStats:
+    """What a topology rule sees of one round's activity sample.
+
+    Attributes
+    ----------
+    ncam, ncim : ndarray of shape (k, k)
+        Fractions of the samples on which both neurons are active / silent.
+    rates : ndarray of shape (k,)
+        Fraction of the samples on which each neuron is active (``p``).
+    mean_activation : ndarray of shape (k,)
+        Mean absolute activation ``E|h_j|``.
+    preact_std : ndarray of shape (k,)
+        Standard deviation of each neuron's pre-activation ``z_i``.
+    weight : ndarray of shape (k, k)
+        Stored recurrent weights ``W`` (those of masked edges included).
+    n_samples : float
+        (Weighted) number of samples.
+    """
+
+    ncam: NDArray[np.float64]
+    ncim: NDArray[np.float64]
+    rates: NDArray[np.float64]
+    mean_activation: NDArray[np.float64]
+    preact_std: NDArray[np.float64]
+    weight: NDArray[np.float64]
+    n_samples: float
+
+    @property
+    def dead(self) -> NDArray[np.bool_]:
+        """Neurons that never fired on the sample."""
+        return self.rates <= 0.0
+
+    @property
+    def always_active(self) -> NDArray[np.bool_]:
+        """Neurons that fired on every sample."""
+        return self.rates >= 1.0
 
 
 def coactivation_matrices(
@@ -177,8 +308,7 @@ def evolve_adjacency(
     step : EvolveStep
         The new adjacency and the edges added and pruned.
     """
-    if not 0.0 < epsilon < 1.0:
-        raise ValueError(f"epsilon must be in (0, 1), got {epsilon!r}")
+    _check_epsilon(epsilon)
     G = np.asarray(adjacency, dtype=bool)
     ncam = np.asarray(ncam, dtype=np.float64)
     ncim = np.asarray(ncim, dtype=np.float64)
@@ -196,29 +326,124 @@ def evolve_adjacency(
     return EvolveStep(adjacency=new, added=aug & ~prune, pruned=prune)
 
 
+Rule = Callable[[NDArray[np.bool_], ActivityStats, float], ArrayLike]
+
+
+def _check_epsilon(epsilon: float) -> None:
+    if not 0.0 < epsilon < 1.0:
+        raise ValueError(f"epsilon must be in (0, 1), got {epsilon!r}")
+
+
+def paper_rule(
+    adjacency: ArrayLike, stats: ActivityStats, epsilon: float
+) -> NDArray[np.bool_]:
+    """The paper's rule (:func:`evolve_adjacency`) as a rule function."""
+    return evolve_adjacency(adjacency, stats.ncam, stats.ncim, epsilon).adjacency
+
+
+def usage_rule(
+    adjacency: ArrayLike, stats: ActivityStats, epsilon: float
+) -> NDArray[np.bool_]:
+    """Prune edges that act on fewer than ``epsilon`` of the samples.
+
+    An edge ``j -> i`` changes the output only where both neurons are active, on
+    a fraction ``NCAM_ij`` of the samples: pruned when ``NCAM < epsilon``, added
+    when ``NCAM > 1 - epsilon`` (pruning wins where both hold).
+    """
+    _check_epsilon(epsilon)
+    G = np.asarray(adjacency, dtype=bool)
+    lower = strictly_lower(G.shape[0])
+    G = G & lower
+    prune = (stats.ncam < epsilon) & G
+    aug = (stats.ncam > 1.0 - epsilon) & ~G & lower
+    return (G & ~prune) | (aug & ~prune)
+
+
+def contribution_rule(
+    adjacency: ArrayLike, stats: ActivityStats, epsilon: float
+) -> NDArray[np.bool_]:
+    """Prune edges that carry little signal into their target; never add.
+
+    ``c_ij = |W_ij| E|h_j| / std(z_i)``; edge ``j -> i`` is pruned when ``c_ij <
+    epsilon * mean(c_il over the edges l -> i)``. A neuron whose pre-activation
+    is constant on the sample keeps its edges (there is no scale to compare to).
+    """
+    _check_epsilon(epsilon)
+    G = np.asarray(adjacency, dtype=bool) & strictly_lower(len(stats.rates))
+    scale = stats.preact_std
+    live_target = scale > 0
+    c = np.abs(stats.weight) * stats.mean_activation[None, :]
+    c = np.divide(c, scale[:, None], out=np.zeros_like(c), where=live_target[:, None])
+    n_in = G.sum(axis=1)
+    mean_in = np.divide(
+        (c * G).sum(axis=1), n_in, out=np.zeros(len(n_in)), where=n_in > 0
+    )
+    prune = G & (c < epsilon * mean_in[:, None]) & live_target[:, None]
+    return G & ~prune
+
+
+RULES: dict[str, Rule] = {
+    "paper": paper_rule,
+    "usage": usage_rule,
+    "contribution": contribution_rule,
+}
+
+
+def apply_rule(
+    rule: str | Rule, adjacency: ArrayLike, stats: ActivityStats, epsilon: float
+) -> EvolveStep:
+    """Apply a named or callable rule; return the step, checked and restricted.
+
+    The rule's output must be a ``(k, k)`` array; it is cast to bool and cut to
+    the strictly lower triangle.
+    """
+    fn = RULES[rule] if isinstance(rule, str) else rule
+    G = np.asarray(adjacency, dtype=bool) & strictly_lower(len(stats.rates))
+    new = np.asarray(fn(G.copy(), stats, epsilon))
+    if new.shape != G.shape:
+        raise ValueError(
+            f"the rule {getattr(fn, '__name__', fn)!r} returned shape {new.shape}; "
+            f"it must return the adjacency's shape {G.shape}"
+        )
+    new = new.astype(bool) & strictly_lower(G.shape[0])
+    return EvolveStep(adjacency=new, added=new & ~G, pruned=G & ~new)
+
+
+def round_records(history: Any, since: int = 0) -> list[dict[str, Any]]:
+    """The FreeEvolve round records in a skorch history, in the order they ran."""
+    records: list[dict[str, Any]] = []
+    for row in history[since:]:
+        records.extend(row.get("free_evolve_early", ()))
+        if "free_evolve" in row:
+            records.append(row["free_evolve"])
+    return records
+
+
 class FreeEvolve(Callback):
     """skorch callback that evolves a FreeNet's topology during training.
 
     Schedule: a round runs at the end of every ``every``-th epoch counted from
     history row ``since`` (so ``every=5``: after epochs 5, 10, ...), until
-    ``max_rounds`` rounds have run since then or a round changes nothing; from
-    then on evolution has *settled*. Every epoch records in the history whether
-    evolution has settled (``evolution_settled``), which the stopping criterion
-    reads: training is not stopped while the graph may still change.
+    ``max_rounds`` rounds have run since then or the last ``patience`` rounds
+    changed nothing; from then on evolution has *settled*. Every epoch records
+    in the history whether evolution has settled (``evolution_settled``), which
+    the stopping criterion reads: training is not stopped while the graph may
+    still change. (:class:`EarlyFreeEvolve` adds rounds within the first epoch.)
 
     A round records the activity of every neuron (pre-activation > 0) on the
     training rows, or on a seeded random subsample of at most ``max_samples``
-    rows, with their sample weights, and applies :func:`evolve_adjacency`. Added
-    edges start at weight 0 (with their optimizer moments reset), so adding an
-    edge never changes the function; pruned edges are masked and keep their
-    weights. Each round's record is stored in the history row of its epoch under
-    ``free_evolve``, so the evolution is part of the net's history (it survives
-    warm starts and pickling) and the callback keeps no state between fits.
+    rows, with their sample weights, and applies ``rule`` (see :data:`RULES`).
+    Added edges start at weight 0 (with their optimizer moments reset), so
+    adding an edge never changes the function; pruned edges are masked and keep
+    their weights. Each round's record is stored in the history row of its
+    epoch under ``free_evolve``, so the evolution is part of the net's history
+    (it survives warm starts and pickling) and the callback keeps no state
+    between fits; :func:`round_records` lists them.
 
-    The module must provide ``adjacency`` (bool buffer), ``preactivations(X)``
-    and ``set_adjacency(G)``, as :class:`~sklearn_freenets._module.FreeNetModule`
-    does; the training data must be a
-    :class:`~sklearn_freenets._training.TrainingData`.
+    The module must provide ``adjacency`` (bool buffer), ``weight``,
+    ``hidden(X)`` and ``set_adjacency(G)``, as
+    :class:`~sklearn_freenets._module.FreeNetModule` does; the training data
+    must be a :class:`~sklearn_freenets._training.TrainingData`.
 
     Parameters
     ----------
@@ -241,6 +466,11 @@ class FreeEvolve(Callback):
         Print one line per round (edges added, pruned and total).
     keep_matrices : bool, default=True
         Store the strictly-lower-triangle NCAM and NCIM values in each record.
+    rule : str or callable, default="paper"
+        A name in :data:`RULES` or ``rule(adjacency, stats, epsilon) ->
+        adjacency`` (see the module's docstring).
+    patience : int, default=1
+        Consecutive rounds without a change after which evolution settles.
     """
 
     def __init__(
@@ -254,6 +484,8 @@ class FreeEvolve(Callback):
         batch_size: int = 4096,
         verbose: bool = False,
         keep_matrices: bool = True,
+        rule: str | Rule = "paper",
+        patience: int = 1,
     ) -> None:
         self.epsilon = epsilon
         self.max_rounds = max_rounds
@@ -264,6 +496,8 @@ class FreeEvolve(Callback):
         self.batch_size = batch_size
         self.verbose = verbose
         self.keep_matrices = keep_matrices
+        self.rule = rule
+        self.patience = patience
 
     def on_train_begin(self, net: Any, X: Any = None, **kwargs: Any) -> None:
         self.data_ = X
@@ -273,22 +507,21 @@ class FreeEvolve(Callback):
 
     def rounds(self, net: Any) -> list[dict[str, Any]]:
         """The records of the rounds run since history row ``since``."""
-        return [
-            row["free_evolve"]
-            for row in net.history[self.since :]
-            if "free_evolve" in row
-        ]
+        return round_records(net.history, self.since)
 
     def settled(self, net: Any) -> bool:
-        """Whether no further round will run (limit reached or last round idle)."""
+        """Whether no further round will run (limit reached or last rounds idle)."""
         done = self.rounds(net)
-        return len(done) >= self.max_rounds or bool(done and not done[-1]["changed"])
+        if len(done) >= self.max_rounds:
+            return True
+        last = done[-self.patience :]
+        return len(last) >= self.patience and not any(r["changed"] for r in last)
 
     def on_epoch_end(self, net: Any, phase: str | None = None, **kwargs: Any) -> None:
         epoch = len(net.history) - self.since
         settled = self.settled(net)
         if phase != "polish" and epoch % self.every == 0 and not settled:
-            self.run_round(net, self.data_)
+            net.history.record("free_evolve", self.run_round(net, self.data_))
             settled = self.settled(net)
         net.history.record("evolution_settled", settled)
 
@@ -303,59 +536,127 @@ class FreeEvolve(Callback):
         return data.X[idx_t], data.w[idx_t]
 
     def record_activity(self, net: Any, X: Any, w: Any = None) -> ActivityCounts:
-        """Accumulate co-activation counts of the net's module over ``X``."""
+        """Accumulate activity counts and moments of the net's module over ``X``."""
         module = net.module_
         counts = ActivityCounts(module.k)
         for start in range(0, len(X), self.batch_size):
             Xb = to_tensor(X[start : start + self.batch_size], device=net.device)
-            Z = module.preactivations(Xb)
+            H, Z = module.hidden(Xb)
             wb = None if w is None else w[start : start + self.batch_size]
             counts.update(
                 (Z > 0).cpu().numpy(),
                 None if wb is None else wb.detach().cpu().double().numpy(),
+                H=H.cpu().numpy(),
+                Z=Z.cpu().numpy(),
             )
         return counts
 
-    def run_round(self, net: Any, data: Any) -> dict[str, Any]:
-        """Run one FreeEvolve round on ``net`` with ``data``; return its record."""
+    def _steps_per_epoch(self, net: Any, data: Any) -> int:
+        batch = net.batch_size if net.batch_size not in (None, -1) else len(data)
+        return -(-len(data) // max(1, int(batch)))
+
+    def run_round(self, net: Any, data: Any, batch: int | None = None) -> dict:
+        """Run one FreeEvolve round on ``net`` with ``data``; return its record.
+
+        ``batch``: the 1-based mini-batch of the current epoch after which the
+        round runs (None: at the end of the epoch). The caller stores the record.
+        """
         module = net.module_
         n_done = len(self.rounds(net))
         X, w = self.activity_sample(data, n_done)
         was_training = module.training
         module.eval()
         try:
-            ncam, ncim = self.record_activity(net, X, w).matrices()
+            counts = self.record_activity(net, X, w)
         finally:
             module.train(was_training)
+        stats = counts.stats(module.weight.detach().cpu().numpy())
         G = module.adjacency.cpu().numpy().copy()
-        step = evolve_adjacency(G, ncam, ncim, self.epsilon)
+        step = apply_rule(self.rule, G, stats, self.epsilon)
         if step.changed:
             module.set_adjacency(step.adjacency)
             _reset_optimizer_moments(net, module, step.added)
         last = net.history[-1]
+        epochs_before = len(net.history) - 1
+        per_epoch = self._steps_per_epoch(net, data)
+        dead = stats.dead
+        touches_dead = dead[:, None] | dead[None, :]
         record: dict[str, Any] = {
             "round": n_done + 1,
             "epoch": len(net.history),
+            "batch": batch,
+            "step": epochs_before * per_epoch + (per_epoch if batch is None else batch),
             "n_edges_before": int(G.sum()),
             "n_added": step.n_added,
             "n_pruned": step.n_pruned,
             "n_edges": int(step.adjacency.sum()),
             "changed": step.changed,
-            "train_loss": float(last["train_loss"]) if "train_loss" in last else None,
+            "train_loss": (
+                float(last["train_loss"])
+                if batch is None and "train_loss" in last
+                else None
+            ),
             "n_activity_samples": len(X),
+            "n_dead": int(dead.sum()),
+            "n_always_active": int(stats.always_active.sum()),
+            "n_pruned_touching_dead": int((step.pruned & touches_dead).sum()),
+            "n_pruned_both_dead": int((step.pruned & dead[:, None] & dead).sum()),
+            "n_added_touching_dead": int((step.added & touches_dead).sum()),
+            "activity_rates": stats.rates.astype(np.float32),
         }
         if self.keep_matrices:
             lower = strictly_lower(module.k)
-            record["ncam"] = ncam[lower].astype(np.float32)
-            record["ncim"] = ncim[lower].astype(np.float32)
-        net.history.record("free_evolve", record)
+            record["ncam"] = stats.ncam[lower].astype(np.float32)
+            record["ncim"] = stats.ncim[lower].astype(np.float32)
         if self.verbose:
+            where = f"epoch {record['epoch']}" + (
+                "" if batch is None else f", batch {batch}"
+            )
             _write(
-                f"[FreeEvolve] round {record['round']} (epoch {record['epoch']}): "
+                f"[FreeEvolve] round {record['round']} ({where}): "
                 f"+{record['n_added']} added, -{record['n_pruned']} pruned, "
-                f"{record['n_edges']} edges" + ("" if step.changed else " (settled)")
+                f"{record['n_edges']} edges, {record['n_dead']} dead neurons"
+                + ("" if step.changed else " (unchanged)")
             )
         return record
+
+
+class EarlyFreeEvolve(FreeEvolve):
+    """:class:`FreeEvolve` with extra rounds within the first epoch.
+
+    Besides the rounds every ``every`` epochs, a round runs after every
+    ``every_batches``-th mini-batch of the first epoch (counted from history row
+    ``since``), while evolution has not settled: the paper's per-iteration
+    evolution, when activity changes fastest. These rounds count toward
+    ``max_rounds`` and ``patience``; their records are stored, in order, in the
+    epoch's history row under ``free_evolve_early``.
+
+    Parameters
+    ----------
+    every_batches : int
+        Mini-batches between rounds in the first epoch.
+    **kwargs
+        The parameters of :class:`FreeEvolve`.
+    """
+
+    def __init__(self, every_batches: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.every_batches = every_batches
+
+    def on_epoch_begin(self, net: Any, **kwargs: Any) -> None:
+        self.batch_ = 0
+
+    def on_batch_end(self, net: Any, training: bool = False, **kwargs: Any) -> None:
+        if not training:
+            return
+        self.batch_ += 1
+        if len(net.history) - self.since != 1 or self.batch_ % self.every_batches:
+            return
+        if self.settled(net):
+            return
+        record = self.run_round(net, self.data_, batch=self.batch_)
+        early = net.history[-1].get("free_evolve_early", [])
+        net.history.record("free_evolve_early", [*early, record])
 
 
 def _write(line: str) -> None:

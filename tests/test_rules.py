@@ -1,0 +1,277 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Tests of the topology rules, their diagnostics and FreeEvolve's schedule options."""
+
+import numpy as np
+import pytest
+import torch
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.datasets import load_iris
+from sklearn.utils._param_validation import InvalidParameterError
+from skorch.callbacks import Callback
+
+from sklearn_freenets import FreeNetClassifier
+from sklearn_freenets._evolve import (
+    RULES,
+    ActivityCounts,
+    apply_rule,
+    contribution_rule,
+    evolve_adjacency,
+    paper_rule,
+    strictly_lower,
+    usage_rule,
+)
+
+
+def _random_stats(rng, n=200, k=7, weight=None):
+    S = rng.random((n, k)) < rng.uniform(0.0, 1.0, size=k)
+    Z = rng.normal(size=(n, k)) + np.where(S, 1.0, -1.0)
+    H = np.maximum(Z, 0.0)
+    counts = ActivityCounts(k).update(S, H=H, Z=Z)
+    return S, H, Z, counts.stats(weight)
+
+
+def test_stats_moments_match_numpy():
+    """Check rates, mean activation and pre-activation spread against numpy."""
+    rng = np.random.default_rng(0)
+    S, H, Z, _ = _random_stats(rng)
+    w = rng.uniform(0.1, 2.0, size=len(S))
+    counts = ActivityCounts(S.shape[1])
+    for part in np.array_split(np.arange(len(S)), 3):  # batches accumulate
+        counts.update(S[part], w[part], H=H[part], Z=Z[part])
+    stats = counts.stats()
+    assert_allclose(stats.rates, np.average(S, axis=0, weights=w))
+    assert_allclose(stats.mean_activation, np.average(np.abs(H), axis=0, weights=w))
+    mean = np.average(Z, axis=0, weights=w)
+    assert_allclose(
+        stats.preact_std, np.sqrt(np.average((Z - mean) ** 2, axis=0, weights=w))
+    )
+    assert stats.n_samples == pytest.approx(w.sum())
+
+
+def test_stats_need_both_moments_and_matching_shapes():
+    """Check that H without Z, or moments of the wrong shape, are refused."""
+    S = np.ones((4, 3), dtype=bool)
+    with pytest.raises(ValueError, match="both H and Z"):
+        ActivityCounts(3).update(S, H=np.ones((4, 3)))
+    with pytest.raises(ValueError, match="shape of S"):
+        ActivityCounts(3).update(S, H=np.ones((4, 2)), Z=np.ones((4, 2)))
+    with pytest.raises(ValueError, match="weight must have shape"):
+        ActivityCounts(3).update(S).stats(np.ones((2, 2)))
+
+
+def test_relative_cosilence_equals_relative_coactivation():
+    """Check the identity NCIM - (1-p_i)(1-p_j) = NCAM - p_i p_j on real counts."""
+    rng = np.random.default_rng(1)
+    _, _, _, stats = _random_stats(rng)
+    p = stats.rates
+    assert_allclose(
+        stats.ncim - np.outer(1 - p, 1 - p), stats.ncam - np.outer(p, p), atol=1e-12
+    )
+
+
+def test_paper_rule_is_evolve_adjacency():
+    """Check that the named paper rule gives the Table 1 step on random graphs."""
+    rng = np.random.default_rng(2)
+    for _ in range(10):
+        _, _, _, stats = _random_stats(rng)
+        G = rng.random((7, 7)) < 0.5
+        eps = rng.uniform(0.05, 0.9)
+        expected = evolve_adjacency(G, stats.ncam, stats.ncim, eps)
+        step = apply_rule("paper", G, stats, eps)
+        assert_array_equal(step.adjacency, expected.adjacency)
+        assert_array_equal(step.added, expected.added)
+        assert_array_equal(step.pruned, expected.pruned)
+        assert_array_equal(paper_rule(G, stats, eps), expected.adjacency)
+
+
+def test_usage_rule_thresholds_ncam_both_ways():
+    """Check pruning below epsilon and adding above 1 - epsilon, on NCAM alone."""
+    rng = np.random.default_rng(3)
+    _, _, _, stats = _random_stats(rng, n=400)
+    lower = strictly_lower(7)
+    eps = 0.3
+    new = usage_rule(lower, stats, eps)  # from the dense graph: only pruning
+    assert_array_equal(new, lower & (stats.ncam >= eps))
+    new = usage_rule(np.zeros((7, 7), bool), stats, eps)  # from empty: only adding
+    assert_array_equal(new, lower & (stats.ncam > 1 - eps))
+    assert (stats.ncam < eps)[lower].any() and (stats.ncam >= eps)[lower].any()
+
+
+def test_contribution_rule_prunes_weak_and_dead_sources_only():
+    """Check c_ij = |W| E|h_j| / std(z_i) against epsilon times the mean into i."""
+    k = 4
+    counts = ActivityCounts(k)
+    Z = np.array(
+        [[1.0, -1.0, 2.0, 0.5], [2.0, -2.0, -1.0, 0.5], [-1.0, -3.0, 1.0, 0.5]]
+    )  # neuron 1 never fires; neuron 3 has a constant pre-activation
+    counts.update(Z > 0, H=np.maximum(Z, 0), Z=Z)
+    W = np.zeros((k, k))
+    W[2, 0], W[2, 1] = 1.0, 5.0  # into 2: from a live and from a dead neuron
+    W[3, 0], W[3, 2] = 1e-6, 1.0  # into 3, whose pre-activation is constant
+    W[1, 0] = 1.0  # 0 -> 1 is the only edge into 1: it is its own mean
+    stats = counts.stats(W)
+    G = strictly_lower(k)
+    new = contribution_rule(G, stats, 0.5)
+    assert not new[2, 1]  # from a neuron that never fires: carries nothing
+    assert new[2, 0] and new[1, 0]
+    assert new[3, 0] and new[3, 2]  # constant target: no scale, kept
+    assert not (new & ~G).any()  # never adds
+    assert_array_equal(contribution_rule(np.zeros((k, k), bool), stats, 0.5), 0)
+
+
+def test_callable_rule_output_is_checked_and_cut_to_the_lower_triangle():
+    """Check a callable's output shape, cast and restriction to j < i."""
+    rng = np.random.default_rng(4)
+    _, _, _, stats = _random_stats(rng)
+    G = np.zeros((7, 7), bool)
+    step = apply_rule(lambda g, s, e: np.ones((7, 7)), G, stats, 0.1)
+    assert_array_equal(step.adjacency, strictly_lower(7))
+    assert step.n_added == 21 and step.n_pruned == 0
+    with pytest.raises(ValueError, match="returned shape"):
+        apply_rule(lambda g, s, e: np.ones((3, 3)), G, stats, 0.1)
+    with pytest.raises(ValueError, match="epsilon"):
+        apply_rule("usage", G, stats, 1.5)
+
+
+@pytest.fixture(scope="module")
+def iris():
+    X, y = load_iris(return_X_y=True)
+    return (X - X.mean(0)) / X.std(0), y
+
+
+def _fit(X, y, **params):
+    base = dict(
+        k=8, max_epochs=6, n_iter_no_change=np.inf, evolve_every=1, random_state=0
+    )
+    return FreeNetClassifier(**{**base, **params}).fit(X, y)
+
+
+def test_diagnostics_describe_the_round(iris):
+    """Check the dead-neuron counts and rates against the stats the rule saw."""
+    X, y = iris
+    seen = []
+
+    def cut_dead(G, stats, eps):  # prune every edge that touches a dead neuron
+        seen.append(stats)
+        dead = stats.dead
+        return G & ~(dead[:, None] | dead[None, :])
+
+    class Kill(Callback):  # neurons 0-2 never fire: a bias far below the inputs
+        def on_train_begin(self, net, **kwargs):
+            with torch.no_grad():
+                net.module_.encoder.bias[:3] = -1e3
+
+    clf = FreeNetClassifier(
+        k=8,
+        initial_graph="dense",
+        evolve_rounds=1,
+        evolve_every=1,
+        max_epochs=1,
+        n_iter_no_change=np.inf,
+        rule=cut_dead,
+        random_state=0,
+        net_params={"callbacks": [Kill()]},
+    )
+    clf.fit(X, y)
+    (record,) = clf.evolution_history_
+    (stats,) = seen
+    assert_allclose(record["activity_rates"], stats.rates, rtol=1e-6)
+    assert record["n_dead"] == int((stats.rates == 0).sum())
+    assert record["n_always_active"] == int((stats.rates == 1).sum())
+    assert record["n_pruned_touching_dead"] == record["n_pruned"]
+    n_dead = record["n_dead"]
+    assert n_dead >= 3
+    expected = 28 - (8 - n_dead) * (7 - n_dead) // 2
+    assert record["n_pruned"] == expected
+    assert record["n_added_touching_dead"] == 0
+    assert record["batch"] is None and record["step"] == 1  # 150 rows, one batch
+
+
+def test_callable_rule_is_honoured_and_cloned(iris):
+    """Check a user rule drives the graph and survives clone / get_params."""
+    X, y = iris
+
+    def wire_all(G, stats, eps):
+        return np.ones_like(G)
+
+    clf = _fit(X, y, rule=wire_all, evolve_rounds=1)
+    assert clf.n_edges_ == 28
+    assert clf.evolution_history_[0]["n_added"] == 28
+    assert clone(clf).get_params()["rule"] is wire_all
+
+
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_named_rules_fit(iris, name):
+    """Check each named rule trains and records its rounds on the dense start."""
+    X, y = iris
+    clf = _fit(
+        X,
+        y,
+        rule=name,
+        initial_graph="dense",
+        epsilon=0.5,
+        evolve_rounds=3,
+        max_epochs=40,
+    )
+    assert 1 <= len(clf.evolution_history_) <= 3
+    assert clf.n_edges_ == clf.evolution_history_[-1]["n_edges"]
+    assert clf.score(X, y) > 0.8
+
+
+def _toggle(G, stats, eps):  # always changes the graph: flips the edge 0 -> 1
+    new = G.copy()
+    new[1, 0] = not G[1, 0]
+    return new
+
+
+def _same(G, stats, eps):
+    return G
+
+
+def test_rounds_within_the_first_epoch(iris):
+    """Check rounds after every N-th batch of epoch 1, then every epoch."""
+    X, y = iris
+    clf = _fit(
+        X,
+        y,
+        rule=_toggle,
+        batch_size=30,
+        evolve_every_batches=2,
+        evolve_rounds=5,
+        max_epochs=4,
+    )  # 5 batches an epoch: rounds after batches 2 and 4, then epochs 1, 2, 3
+    rec = clf.evolution_history_
+    assert [(r["epoch"], r["batch"]) for r in rec] == [
+        (1, 2),
+        (1, 4),
+        (1, None),
+        (2, None),
+        (3, None),
+    ]
+    assert [r["step"] for r in rec] == [2, 4, 5, 10, 15]
+    assert [r["round"] for r in rec] == [1, 2, 3, 4, 5]
+    assert [r["train_loss"] is None for r in rec] == [True, True, False, False, False]
+
+
+def test_patience_keeps_evolving_through_unchanged_rounds(iris):
+    """Check that evolution settles after ``evolve_patience`` idle rounds."""
+    X, y = iris
+    assert len(_fit(X, y, rule=_same, evolve_rounds=5).evolution_history_) == 1
+    clf = _fit(X, y, rule=_same, evolve_rounds=5, evolve_patience=3)
+    assert len(clf.evolution_history_) == 3
+    assert not any(r["changed"] for r in clf.evolution_history_)
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"rule": "hebbian"}, "rule"),
+        ({"evolve_every_batches": 0}, "evolve_every_batches"),
+        ({"evolve_patience": 0}, "evolve_patience"),
+    ],
+)
+def test_bad_schedule_parameters(iris, params, match):
+    X, y = iris
+    with pytest.raises(InvalidParameterError, match=match):
+        FreeNetClassifier(k=4, **params).fit(X, y)
