@@ -6,6 +6,8 @@ Every ``plot_*`` function takes a fitted :class:`~sklearn_freenets.FreeNetClassi
 adjacency matrix) and an optional matplotlib ``ax``, draws on it (on a new
 figure when ``ax`` is None) and returns it:
 
+- :func:`plot_validation_curves`: validation accuracy (or R^2) per epoch of one
+  or more estimators fitted with ``early_stopping=True`` (paper, Fig. 4);
 - :func:`plot_accuracy_vs_neurons`: test accuracy over the number of neurons
   (paper, Fig. 5);
 - :func:`plot_edge_changes`: edges added and pruned per FreeEvolve round (Fig. 6);
@@ -40,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from sklearn.base import is_classifier, is_regressor
 from sklearn.utils.validation import check_is_fitted
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,6 +56,7 @@ __all__ = [
     "plot_edges_over_training",
     "plot_edges_vs_neurons",
     "plot_graph",
+    "plot_validation_curves",
     "topological_depth",
 ]
 
@@ -207,6 +211,288 @@ def _integer_xaxis(ax: Axes, ticks: ArrayLike) -> None:
         ax.set_xticks(ticks)
     else:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+# ------------------------------------------------------------------------ Fig. 4
+def _named_estimators(
+    estimators: Any, labels: Sequence[str] | str | None
+) -> tuple[list[Any], list[str | None]]:
+    """Split ``estimators`` (one, a sequence or a mapping) into estimators and labels.
+
+    A label is None where the caller gave none; the plot then derives it from
+    the fitted estimator (:func:`_default_label`).
+    """
+    names: list[str | None]
+    if isinstance(estimators, Mapping):
+        if labels is not None:
+            raise ValueError(
+                "labels must be None when estimators is a mapping: its keys are the "
+                "labels."
+            )
+        ests = list(estimators.values())
+        names = [str(key) for key in estimators]
+    else:
+        if hasattr(estimators, "get_params") or hasattr(
+            estimators, "validation_scores_"
+        ):
+            ests = [estimators]
+        elif isinstance(estimators, (str, bytes)) or not isinstance(
+            estimators, Iterable
+        ):
+            raise ValueError(
+                "plot_validation_curves expects a fitted estimator, a sequence of "
+                "them or a mapping label -> estimator, got "
+                f"{type(estimators).__name__}."
+            )
+        else:
+            ests = list(estimators)
+        if labels is None:
+            names = [None] * len(ests)
+        else:
+            names = [labels] if isinstance(labels, str) else [str(n) for n in labels]
+    if not ests:
+        raise ValueError("plot_validation_curves got no estimator.")
+    if len(names) != len(ests):
+        raise ValueError(
+            f"labels holds {len(names)} name(s) for {len(ests)} estimator(s); give "
+            "one name per estimator, or labels=None."
+        )
+    return ests, names
+
+
+def _validation_epochs(estimator: Any, n_scores: int) -> NDArray[np.intp]:
+    """The epochs (1-based) at which the ``n_scores`` validation scores were taken.
+
+    The rows of ``net_.history`` that hold a ``valid_score`` (the epochs of a
+    warm-started fit continue those of the fits before it, which may have been
+    fitted without ``early_stopping``), else ``1 .. n_scores``.
+    """
+    history = getattr(getattr(estimator, "net_", None), "history", None)
+    if history is not None:
+        try:
+            epochs = [i for i, row in enumerate(history, 1) if "valid_score" in row]
+        except TypeError:  # not a sequence of dicts
+            epochs = []
+        if len(epochs) == n_scores:
+            return np.asarray(epochs, dtype=np.intp)
+    return np.arange(1, n_scores + 1, dtype=np.intp)
+
+
+def _default_label(estimator: Any) -> str:
+    """Legend label of a fitted estimator given without a label."""
+    k = getattr(estimator, "k", None)
+    n_edges = getattr(estimator, "n_edges_", None)
+    if k is None or n_edges is None:
+        return type(estimator).__name__
+    if getattr(estimator, "evolution_history_", None):
+        return f"FreeEvolve (k={k}, {n_edges} edges)"
+    if n_edges == 0:  # one hidden layer of k neurons: the paper's FCNN
+        return f"FCNN (k={k})"
+    return f"FreeNet (k={k}, {n_edges} edges)"
+
+
+def plot_validation_curves(
+    estimators: Any,
+    labels: Sequence[str] | str | None = None,
+    *,
+    ax: Axes | None = None,
+    mark_rounds: bool = True,
+    percent: bool | None = None,
+) -> Axes:
+    """Plot the validation score against the training epoch, one curve per estimator.
+
+    The paper's Fig. 4: the validation accuracy after every epoch of, for
+    example, FreeEvolve and the FCNN of the same ``k``, read from each
+    estimator's ``validation_scores_``. The estimators must have been fitted
+    with ``early_stopping=True`` (which holds out ``validation_fraction`` of
+    the rows and scores them after every epoch); add
+    ``n_iter_no_change=np.inf`` for curves over the whole ``max_epochs``
+    budget rather than up to the early stop. The epochs of the FreeEvolve
+    rounds are marked on each curve (hollow circles, one legend entry
+    ``"FreeEvolve round"`` for all curves).
+
+    Parameters
+    ----------
+    estimators : estimator, sequence of estimators or dict of str to estimator
+        Fitted :class:`~sklearn_freenets.FreeNetClassifier` or
+        :class:`~sklearn_freenets.FreeNetRegressor` instances (any fitted
+        estimator with ``validation_scores_``, such as scikit-learn's
+        :class:`~sklearn.neural_network.MLPClassifier`, works too). All
+        classifiers (accuracy) or all regressors (R^2). A dict maps each
+        legend label to its estimator.
+    labels : sequence of str or str, default=None
+        Legend label of each estimator, in order (a str: the label of a single
+        estimator). None: the keys of a dict, else derived from each estimator:
+        ``"FreeEvolve (k=.., .. edges)"`` when it ran FreeEvolve rounds,
+        ``"FCNN (k=..)"`` for the empty graph without rounds (one hidden layer
+        of ``k`` neurons), ``"FreeNet (k=.., .. edges)"`` for another graph
+        without rounds, and the class name for other estimators. Must be None
+        when ``estimators`` is a dict.
+    ax : matplotlib Axes, default=None
+        Axes to draw on. None: a new figure.
+    mark_rounds : bool, default=True
+        Mark each FreeEvolve round of an estimator (``evolution_history_``)
+        at ``(epoch, score)`` on its curve, for the rounds whose epoch the
+        curve covers.
+    percent : bool, default=None
+        Show classifiers' accuracy in percent (True) or as a fraction in
+        [0, 1] (False). None: percent for classifiers. Regressors' R^2 is
+        always shown as it is; ``percent=True`` with regressors raises.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        The axes drawn on. ``ax.lines`` holds, for each estimator in order,
+        its curve (labelled with its label; the epochs as x data, the scores
+        as y data) followed, when it has rounds to mark, by the round markers
+        (a line labelled ``"_FreeEvolve rounds of <label>"``, which the legend
+        skips; the legend's ``"FreeEvolve round"`` entry is a proxy artist).
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If an estimator is not fitted.
+    ValueError
+        If there is no estimator, the labels do not match the estimators, an
+        estimator has no validation scores (fitted without
+        ``early_stopping=True``), or classifiers and regressors are mixed.
+
+    See Also
+    --------
+    plot_edges_over_training : Edges and training loss per epoch of one estimator.
+
+    Notes
+    -----
+    A round runs before the validation rows of its epoch are scored, so the
+    score marked at a round is that of the changed graph; rounds that ran
+    within the same epoch share its marker. The epochs are those of
+    ``net_.history``: after a warm start the curve continues at the epochs
+    of the fits before it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn_freenets import FreeNetClassifier
+    >>> from sklearn_freenets.plotting import plot_validation_curves
+    >>> X, y = load_iris(return_X_y=True)
+    >>> params = dict(k=8, max_epochs=6, early_stopping=True,
+    ...               n_iter_no_change=np.inf, lr=1e-2, random_state=0)
+    >>> free = FreeNetClassifier(evolve_rounds=2, evolve_every=2, **params).fit(X, y)
+    >>> fcnn = FreeNetClassifier(evolve_rounds=0, **params).fit(X, y)
+    >>> ax = plot_validation_curves({"FreeEvolve": free, "FCNN": fcnn})
+    >>> ax.get_ylabel()
+    'validation accuracy (%)'
+    >>> ax.get_legend_handles_labels()[1][:2]
+    ['FreeEvolve', 'FCNN']
+    """
+    if percent is not None and not isinstance(percent, (bool, np.bool_)):
+        raise ValueError(f"percent must be None, True or False, got {percent!r}.")
+    ests, names = _named_estimators(estimators, labels)
+    curves: list[tuple[Any, str, NDArray[np.intp], NDArray[np.float64]]] = []
+    kinds: set[str] = set()
+    for i, (estimator, name) in enumerate(zip(ests, names, strict=True)):
+        where = f"Estimator {i} ({name!r})" if name is not None else f"Estimator {i}"
+        check_is_fitted(
+            estimator,
+            msg=(
+                where.replace("%", "%%") + ", a %(name)s, is not fitted yet: fit it "
+                "with early_stopping=True before plotting its validation curve."
+            ),
+        )
+        if not hasattr(estimator, "validation_scores_"):
+            raise ValueError(
+                f"{where} is a {type(estimator).__name__}, which has no "
+                "validation_scores_ attribute; expected a fitted FreeNetClassifier "
+                "or FreeNetRegressor."
+            )
+        if estimator.validation_scores_ is None:
+            raise ValueError(
+                f"{where} has no validation scores (validation_scores_ is None): fit "
+                "it with early_stopping=True, which scores the held-out "
+                "validation_fraction of the rows after every epoch (and with "
+                "n_iter_no_change=np.inf to train, and score, the whole max_epochs "
+                "budget)."
+            )
+        scores = np.asarray(estimator.validation_scores_, dtype=float).ravel()
+        if scores.size == 0:
+            raise ValueError(f"{where} has no validation scores (an empty list).")
+        label = _default_label(estimator) if name is None else name
+        epochs = _validation_epochs(estimator, scores.size)
+        curves.append((estimator, label, epochs, scores))
+        kinds.add(
+            "classifier"
+            if is_classifier(estimator)
+            else "regressor"
+            if is_regressor(estimator)
+            else "other"
+        )
+    if len(kinds) > 1:
+        raise ValueError(
+            "plot_validation_curves cannot draw classifiers (accuracy) and "
+            "regressors (R^2) on one axis; plot them separately."
+        )
+    (kind,) = kinds
+    if percent and kind != "classifier":
+        raise ValueError(
+            "percent=True is for classifiers' accuracy; regressors' validation "
+            "score is R^2, which is not a fraction. Use percent=None."
+        )
+    in_percent = kind == "classifier" and percent is not False
+    scale = 100.0 if in_percent else 1.0
+    ax = _get_ax(ax, "plot_validation_curves")
+    marked = False
+    for estimator, label, epochs, scores in curves:
+        (line,) = ax.plot(epochs, scale * scores, linewidth=1.8, label=label)
+        if not mark_rounds:
+            continue
+        history = getattr(estimator, "evolution_history_", None) or []
+        at_round = np.isin(epochs, [int(record["epoch"]) for record in history])
+        if at_round.any():
+            ax.plot(
+                epochs[at_round],
+                scale * scores[at_round],
+                linestyle="none",
+                marker="o",
+                markersize=6,
+                color=line.get_color(),  # also leaves the colour cycle alone
+                markerfacecolor="white",
+                markeredgewidth=1.5,
+                zorder=line.get_zorder() + 0.1,
+                label=f"_FreeEvolve rounds of {label}",
+            )
+            marked = True
+    if kind == "classifier":
+        quantity = "validation accuracy"
+        ylabel = quantity + (" (%)" if in_percent else "")
+    elif kind == "regressor":
+        ylabel = quantity = "validation R²"
+    else:
+        ylabel = quantity = "validation score"
+    _integer_xaxis(ax, np.concatenate([epochs for _, _, epochs, _ in curves]))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.set_title(f"{quantity[0].upper()}{quantity[1:]} over training")
+    ax.grid(True, alpha=0.3)
+    handles, texts = ax.get_legend_handles_labels()
+    if marked:
+        from matplotlib.lines import Line2D
+
+        handles.append(
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker="o",
+                markersize=6,
+                markerfacecolor="white",
+                markeredgecolor="0.3",
+                markeredgewidth=1.5,
+            )
+        )
+        texts.append("FreeEvolve round")
+    ax.legend(handles, texts, fontsize="small", loc="best")
+    return ax
 
 
 # ------------------------------------------------------------------- Fig. 5 and 8

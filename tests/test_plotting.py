@@ -26,6 +26,7 @@ from sklearn_freenets.plotting import (  # noqa: E402
     plot_edges_over_training,
     plot_edges_vs_neurons,
     plot_graph,
+    plot_validation_curves,
     topological_depth,
 )
 
@@ -146,7 +147,12 @@ def test_module_exports():
 
     assert sorted(plotting.__all__) == sorted(
         [f.__name__ for f in ESTIMATOR_PLOTS]
-        + ["plot_accuracy_vs_neurons", "plot_edges_vs_neurons", "topological_depth"]
+        + [
+            "plot_accuracy_vs_neurons",
+            "plot_edges_vs_neurons",
+            "plot_validation_curves",
+            "topological_depth",
+        ]
     )
     for name in plotting.__all__:
         assert callable(getattr(plotting, name))
@@ -535,3 +541,229 @@ def test_plot_edges_vs_neurons_needs_edge_counts():
         [dict(r, edges_start=10, edges_end=4) for r in records], method="FCNN"
     )
     assert_allclose(_line(ax, "end of evolution").get_ydata(), [4])
+
+
+# --------------------------------------------------- plot_validation_curves
+# A fixed budget of 12 epochs, scored on a held-out tenth of the rows each epoch.
+VALIDATION = dict(
+    k=12, max_epochs=12, early_stopping=True, n_iter_no_change=np.inf, lr=1e-2
+)
+
+
+@pytest.fixture(scope="module")
+def digits300(digits):
+    """The first 300 of the scaled digits (fits of well under a second)."""
+    X, y = digits
+    return X[:300], y[:300]
+
+
+@pytest.fixture(scope="module")
+def fcnn_val_fit(digits300):
+    """The FCNN of k=12 (empty graph, no rounds), with validation scores."""
+    return FreeNetClassifier(**VALIDATION, evolve_rounds=0, random_state=0).fit(
+        *digits300
+    )
+
+
+@pytest.fixture(scope="module")
+def evolve_val_fit(digits300):
+    """FreeEvolve from the dense graph, a round every 2 epochs, with validation."""
+    return FreeNetClassifier(
+        **VALIDATION,
+        initial_graph="dense",
+        epsilon=0.5,
+        evolve_rounds=3,
+        evolve_every=2,
+        random_state=0,
+    ).fit(*digits300)
+
+
+def _curves(ax):
+    """The curves of ``ax``: its lines that the legend shows."""
+    return [line for line in ax.lines if not line.get_label().startswith("_")]
+
+
+def _round_markers(ax):
+    """The round-marker lines of ``ax``, hidden from the legend."""
+    return [
+        line
+        for line in ax.lines
+        if line.get_label().startswith("_FreeEvolve rounds of ")
+    ]
+
+
+def test_plot_validation_curves_data(evolve_val_fit, fcnn_val_fit):
+    """Check one curve per estimator: epochs 1..n against the accuracy in percent."""
+    ax = plot_validation_curves([evolve_val_fit, fcnn_val_fit])
+    curves = _curves(ax)
+    assert [line.get_label() for line in curves] == [
+        f"FreeEvolve (k=12, {evolve_val_fit.n_edges_} edges)",
+        "FCNN (k=12)",
+    ]
+    for line, est in zip(curves, [evolve_val_fit, fcnn_val_fit], strict=True):
+        n = len(est.validation_scores_)
+        assert n == 12  # the whole budget, with n_iter_no_change=np.inf
+        assert_array_equal(line.get_xdata(), np.arange(1, n + 1))
+        assert_allclose(line.get_ydata(), 100 * np.array(est.validation_scores_))
+    assert ax.get_xlabel() == "epoch"
+    assert ax.get_ylabel() == "validation accuracy (%)"
+    assert ax.get_title() == "Validation accuracy over training"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == [line.get_label() for line in curves] + ["FreeEvolve round"]
+
+
+def test_plot_validation_curves_round_markers(evolve_val_fit, fcnn_val_fit):
+    """Check that the rounds are marked at (epoch, score) on their own curve only."""
+    history = evolve_val_fit.evolution_history_
+    epochs = np.array([r["epoch"] for r in history])
+    assert len(epochs) >= 2 and epochs.max() <= 12
+    ax = plot_validation_curves({"FreeEvolve": evolve_val_fit, "FCNN": fcnn_val_fit})
+    assert len(ax.lines) == 3  # two curves and the markers of the FreeEvolve one
+    (markers,) = _round_markers(ax)
+    assert markers.get_label() == "_FreeEvolve rounds of FreeEvolve"
+    assert markers.get_linestyle() == "None" and markers.get_marker() == "o"
+    assert markers.get_markeredgecolor() == _line(ax, "FreeEvolve").get_color()
+    # the markers take no colour of the cycle: the next curve gets the second one
+    colors = [line.get_color() for line in _curves(ax)]
+    assert matplotlib.colors.same_color(colors, ["C0", "C1"])
+    assert_array_equal(markers.get_xdata(), epochs)
+    scores = np.array(evolve_val_fit.validation_scores_)
+    assert_allclose(markers.get_ydata(), 100 * scores[epochs - 1])
+
+    ax = plot_validation_curves([evolve_val_fit, fcnn_val_fit], mark_rounds=False)
+    assert len(ax.lines) == 2 and not _round_markers(ax)
+    assert "FreeEvolve round" not in ax.get_legend_handles_labels()[1]
+
+
+def test_plot_validation_curves_labels_ax_and_fraction(evolve_val_fit, fcnn_val_fit):
+    """Check explicit labels, a single estimator, a given ax and percent=False."""
+    fig, ax = plt.subplots()
+    out = plot_validation_curves(
+        (fcnn_val_fit, evolve_val_fit), ["a", "b"], ax=ax, percent=False
+    )
+    assert out is ax
+    assert [line.get_label() for line in _curves(ax)] == ["a", "b"]
+    assert ax.get_ylabel() == "validation accuracy"
+    assert_allclose(_line(ax, "a").get_ydata(), fcnn_val_fit.validation_scores_)
+    ax = plot_validation_curves(fcnn_val_fit, "only")
+    assert [line.get_label() for line in ax.lines] == ["only"]
+    ax = plot_validation_curves(fcnn_val_fit)
+    assert [line.get_label() for line in ax.lines] == ["FCNN (k=12)"]
+    assert ax.get_legend().get_texts()[0].get_text() == "FCNN (k=12)"
+
+
+def test_plot_validation_curves_regressor(fcnn_val_fit):
+    """Check that regressor curves are in R^2 units, with their rounds marked."""
+    X, y = load_diabetes(return_X_y=True)
+    reg = FreeNetRegressor(
+        k=8,
+        max_epochs=10,
+        early_stopping=True,
+        n_iter_no_change=np.inf,
+        evolve_rounds=2,
+        evolve_every=3,
+        lr=1e-2,
+        random_state=0,
+    ).fit(X[:200], (y[:200] - y.mean()) / y.std())
+    ax = plot_validation_curves(reg, ["reg"])
+    assert ax.get_ylabel() == "validation R²"
+    assert ax.get_title() == "Validation R² over training"
+    line = _line(ax, "reg")
+    assert_array_equal(line.get_xdata(), np.arange(1, 11))
+    assert_allclose(line.get_ydata(), reg.validation_scores_)  # not scaled by 100
+    epochs = np.array([r["epoch"] for r in reg.evolution_history_])
+    assert len(epochs)
+    (markers,) = _round_markers(ax)
+    assert_allclose(markers.get_ydata(), np.array(reg.validation_scores_)[epochs - 1])
+    with pytest.raises(ValueError, match="percent=True is for classifiers"):
+        plot_validation_curves(reg, percent=True)
+    with pytest.raises(ValueError, match="cannot draw classifiers .* and regressors"):
+        plot_validation_curves([fcnn_val_fit, reg])
+
+
+def test_plot_validation_curves_warm_start_epochs():
+    """Check that a warm-started curve continues at the epochs of the first fit."""
+    X, y = load_digits(return_X_y=True)
+    clf = FreeNetClassifier(
+        k=8,
+        max_epochs=3,
+        n_iter_no_change=np.inf,
+        evolve_rounds=4,
+        evolve_every=1,
+        initial_graph="dense",
+        epsilon=0.5,
+        lr=1e-2,
+        random_state=0,
+    ).fit(X[:200] / 16, y[:200])
+    assert clf.validation_scores_ is None
+    clf.set_params(warm_start=True, early_stopping=True, max_epochs=5)
+    clf.fit(X[:200] / 16, y[:200])
+    assert len(clf.validation_scores_) == 5
+    ax = plot_validation_curves(clf, "warm")
+    assert_array_equal(_line(ax, "warm").get_xdata(), np.arange(4, 9))
+    # only the rounds of the second fit (epochs 4 on) lie on the curve
+    epochs = np.array([r["epoch"] for r in clf.evolution_history_])
+    assert (epochs <= 3).any() and (epochs > 3).any()
+    (markers,) = _round_markers(ax)
+    assert_array_equal(markers.get_xdata(), epochs[epochs > 3])
+    assert_allclose(
+        markers.get_ydata(),
+        100 * np.array(clf.validation_scores_)[epochs[epochs > 3] - 4],
+    )
+
+
+def test_plot_validation_curves_sklearn_mlp(fcnn_val_fit):
+    """Check that scikit-learn's MLP, fitted with early stopping, is drawn too."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    X, y = load_digits(return_X_y=True)
+    with pytest.warns(ConvergenceWarning):
+        mlp = MLPClassifier((12,), max_iter=8, early_stopping=True, random_state=0).fit(
+            X[:300] / 16, y[:300]
+        )
+    ax = plot_validation_curves([fcnn_val_fit, mlp])
+    assert [line.get_label() for line in ax.lines] == ["FCNN (k=12)", "MLPClassifier"]
+    assert_allclose(
+        _line(ax, "MLPClassifier").get_ydata(), 100 * np.array(mlp.validation_scores_)
+    )
+
+
+def test_plot_validation_curves_needs_validation_scores(fcnn_val_fit, no_rounds_fit):
+    """Check that a fit without early_stopping is named and told how to refit."""
+    assert no_rounds_fit.validation_scores_ is None
+    with pytest.raises(
+        ValueError,
+        match=r"Estimator 1 \('plain'\) has no validation scores.*"
+        r"early_stopping=True.*n_iter_no_change=np.inf",
+    ):
+        plot_validation_curves([fcnn_val_fit, no_rounds_fit], ["fcnn", "plain"])
+    with pytest.raises(ValueError, match=r"^Estimator 0 has no validation scores"):
+        plot_validation_curves(no_rounds_fit)
+
+
+def test_plot_validation_curves_unfitted(fcnn_val_fit):
+    """Check that an unfitted estimator raises NotFittedError naming it."""
+    with pytest.raises(NotFittedError, match=r"Estimator 1, a FreeNetRegressor"):
+        plot_validation_curves([fcnn_val_fit, FreeNetRegressor(k=5)])
+    with pytest.raises(NotFittedError, match=r"Estimator 0 \('100%'\)"):
+        plot_validation_curves({"100%": FreeNetClassifier(k=5)})
+
+
+@pytest.mark.parametrize(
+    "make, kwargs, match",
+    [
+        (lambda clf: [], {}, "got no estimator"),
+        (lambda clf: {}, {}, "got no estimator"),
+        (lambda clf: "clf", {}, "expects a fitted estimator, a sequence"),
+        (lambda clf: 3, {}, "expects a fitted estimator, a sequence"),
+        (lambda clf: [clf, clf], {"labels": ["a"]}, r"labels holds 1 name\(s\) for 2"),
+        (lambda clf: clf, {"labels": ["a", "b"]}, r"labels holds 2 name\(s\) for 1"),
+        (lambda clf: {"a": clf}, {"labels": ["a"]}, "labels must be None when"),
+        (lambda clf: clf, {"percent": "yes"}, "percent must be None, True or False"),
+    ],
+)
+def test_plot_validation_curves_bad_input(make, kwargs, match, fcnn_val_fit):
+    """Check that bad estimators, labels or percent raise a clear ValueError."""
+    with pytest.raises(ValueError, match=match):
+        plot_validation_curves(make(fcnn_val_fit), **kwargs)
