@@ -1,0 +1,328 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""The Table 2 report: accuracies, paired differences, the choice of epsilon.
+
+Everything is computed from the cell files. Choices (epsilon of the FreeEvolve
+row, and of each rule) are made on the validation accuracy only, per data set,
+over the (k, seed) pairs where every candidate has finished; test accuracies are
+then reported once. Differences are paired: per (k, seed) the difference of two
+methods' test accuracies, then mean and standard deviation (ddof=0) over seeds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .common import DATASET_NAMES, DATASETS, KS, PAPER, load_records, write_json
+from .run import METHODS, REPORTED_EPSILON
+
+# the paper's claimed FreeEvolve - FCNN margins (mean over k, percentage points)
+PAPER_MARGIN = {"mnist": 0.11, "fashion_mnist": 0.87, "emnist": 0.44}
+TARGET_MARGIN = {"mnist": 0.1, "fashion_mnist": 0.87, "emnist": 0.44}
+CHOSEN = "FreeEvolve (eps chosen on validation)"
+
+
+def _index(records: list[dict]) -> dict[tuple[str, str, int, int], dict]:
+    return {(r["dataset"], r["method"], r["k"], r["seed"]): r for r in records}
+
+
+def choose_epsilon(
+    cells: dict, dataset: str, family: str
+) -> tuple[str | None, dict[str, float]]:
+    """The method of ``family`` with the best mean validation accuracy.
+
+    Only (k, seed) pairs where every epsilon of the family finished count.
+    """
+    candidates = [m for m, spec in METHODS.items() if spec[0] == family]
+    pairs = None
+    for m in candidates:
+        have = {(k, s) for (d, mm, k, s) in cells if d == dataset and mm == m}
+        pairs = have if pairs is None else pairs & have
+    if not pairs:
+        return None, {}
+    scores = {
+        m: float(
+            np.mean([cells[(dataset, m, k, s)]["valid_accuracy"] for k, s in pairs])
+        )
+        for m in candidates
+    }
+    return max(scores, key=scores.get), scores
+
+
+def _pct(values: list[float]) -> str:
+    if not values:
+        return "–"
+    mean, std = 100 * float(np.mean(values)), 100 * float(np.std(values))
+    return f"{mean:.2f}" if len(values) == 1 else f"{mean:.2f} ± {std:.2f}"
+
+
+def _diff(values: list[float]) -> str:
+    if not values:
+        return "–"
+    mean, std = 100 * float(np.mean(values)), 100 * float(np.std(values))
+    return f"{mean:+.2f}" if len(values) == 1 else f"{mean:+.2f} ± {std:.2f}"
+
+
+def paired(cells: dict, dataset: str, a: str, b: str, k: int) -> list[float]:
+    """Per-seed test accuracy differences a - b at k (seeds where both exist)."""
+    seeds = sorted(
+        {s for (d, m, kk, s) in cells if d == dataset and m == a and kk == k}
+        & {s for (d, m, kk, s) in cells if d == dataset and m == b and kk == k}
+    )
+    return [
+        cells[(dataset, a, k, s)]["accuracy"] - cells[(dataset, b, k, s)]["accuracy"]
+        for s in seeds
+    ]
+
+
+def summarise(records: list[dict]) -> dict[str, Any]:
+    """Per data set: rows of test accuracy, chosen epsilons, paired differences."""
+    cells = _index(records)
+    summary: dict[str, Any] = {}
+    for dataset in [d for d in DATASETS if any(r["dataset"] == d for r in records)]:
+        recs = [r for r in records if r["dataset"] == dataset]
+        ks = sorted({r["k"] for r in recs})
+        chosen, eps_scores = choose_epsilon(cells, dataset, "FreeEvolve")
+        rule_choice = {
+            fam: choose_epsilon(cells, dataset, fam)[0]
+            for fam in ("usage", "contribution")
+        }
+        alias = {CHOSEN: chosen}
+        for fam, m in rule_choice.items():
+            alias[f"{fam} (eps chosen on validation)"] = m
+        rows: dict[str, dict[int, list[float]]] = defaultdict(dict)
+        for method in [*METHODS, *alias]:
+            source = alias.get(method, method)
+            if source is None:
+                continue
+            for k in ks:
+                vals = [
+                    r["accuracy"] for r in recs if r["method"] == source and r["k"] == k
+                ]
+                if vals:
+                    rows[method][k] = vals
+        comparisons = {
+            f"{CHOSEN} - FCNN": (chosen, "FCNN"),
+            f"{CHOSEN} - Dense": (chosen, "Dense (no evolution)"),
+            f"{CHOSEN} - FCNN (param-matched)": (chosen, "FCNN (param-matched)"),
+            f"FreeEvolve eps={REPORTED_EPSILON} - FCNN": (
+                f"FreeEvolve eps={REPORTED_EPSILON}", "FCNN",
+            ),
+            "Dense - FCNN": ("Dense (no evolution)", "FCNN"),
+            f"FreeEvolve from empty eps={REPORTED_EPSILON} - FCNN": (
+                f"FreeEvolve from empty eps={REPORTED_EPSILON}", "FCNN",
+            ),
+        }  # fmt: skip
+        for fam, m in rule_choice.items():
+            comparisons[f"{fam} (chosen) - Dense"] = (m, "Dense (no evolution)")
+        diffs: dict[str, dict[int, list[float]]] = {}
+        for name, (a, b) in comparisons.items():
+            if a is None:
+                continue
+            diffs[name] = {k: paired(cells, dataset, a, b, k) for k in ks}
+        edges_kept = {
+            m: float(
+                np.mean(
+                    [
+                        r["edges_end"] / r["dense_edges"]
+                        for r in recs
+                        if r["method"] == m
+                    ]
+                )
+            )
+            for m in METHODS
+            if any(r["method"] == m for r in recs) and METHODS[m][2] is not None
+        }
+        summary[dataset] = {
+            "ks": ks,
+            "rows": rows,
+            "chosen_epsilon": chosen,
+            "epsilon_validation": eps_scores,
+            "rule_choice": rule_choice,
+            "diffs": diffs,
+            "edges_kept": edges_kept,
+            "diagnostics": diagnostics([r for r in recs if r["method"] == chosen]),
+        }
+    return summary
+
+
+def diagnostics(recs: list[dict]) -> dict[str, float]:
+    """What the rounds of the chosen FreeEvolve cells did, averaged over cells."""
+    if not recs:
+        return {}
+    pruned = [sum(x["n_pruned"] for x in r["rounds"]) for r in recs]
+    added = [sum(x["n_added"] for x in r["rounds"]) for r in recs]
+    touching = [sum(x["n_pruned_touching_dead"] for x in r["rounds"]) for r in recs]
+    both = [sum(x["n_pruned_both_dead"] for x in r["rounds"]) for r in recs]
+    early = [
+        sum(x["n_pruned"] for x in r["rounds"] if x["batch"] is not None) for r in recs
+    ]
+    dead_last = [r["rounds"][-1]["n_dead"] / r["k"] for r in recs if r["rounds"]]
+    total = max(1, sum(pruned))
+    return {
+        "cells": len(recs),
+        "rounds": float(np.mean([len(r["rounds"]) for r in recs])),
+        "pruned_fraction_of_dense": float(
+            np.mean([p / r["dense_edges"] for p, r in zip(pruned, recs, strict=True)])
+        ),
+        "added": float(np.mean(added)),
+        "share_pruned_in_first_epoch": sum(early) / total,
+        "share_pruned_touching_dead": sum(touching) / total,
+        "share_pruned_both_dead": sum(both) / total,
+        "dead_fraction_at_last_round": float(np.mean(dead_last)) if dead_last else 0.0,
+    }
+
+
+def markdown(summary: dict[str, Any], records: list[dict]) -> str:
+    seeds = sorted({r["seed"] for r in records})
+    lines = [
+        "# Table 2, rerun: FreeEvolve against FCNN baselines",
+        "",
+        f"Test accuracy in percent, mean ± std over seeds (ddof=0); {len(records)} "
+        f"finished cells, seeds {seeds}. Produced by `benchmarks/bench_table2.py "
+        "report` from `cells/`. Every choice (epsilon) is made on the validation "
+        "split; test numbers are reported once.",
+        "",
+    ]
+    if records:
+        lines.append(f"Training budget (every method): `{records[0]['training']}`.")
+        evo = next((r["evolution"] for r in records if r.get("evolution")), None)
+        if evo:
+            lines.append(f"FreeEvolve schedule: `{evo}`.")
+        lines.append("")
+    verdicts = []
+    for dataset, s in summary.items():
+        ks = s["ks"]
+        name = DATASET_NAMES.get(dataset, dataset)
+        lines += [f"## {name}", ""]
+        head = "| method | " + " | ".join(f"k={k}" for k in ks) + " | mean over k |"
+        lines += [head, "|---|" + "---:|" * (len(ks) + 1)]
+        for method, by_k in s["rows"].items():
+            label = method
+            if method == CHOSEN and s["chosen_epsilon"]:
+                label = f"**{CHOSEN}: {s['chosen_epsilon']}**"
+            means = [float(np.mean(v)) for v in by_k.values()]
+            cells = [_pct(by_k.get(k, [])) for k in ks]
+            lines.append(
+                f"| {label} | " + " | ".join(cells) + f" | {_pct([np.mean(means)])} |"
+            )
+        for family in ("FreeEvolve", "FCNN"):
+            row = PAPER.get((dataset, family))
+            if row is not None:
+                vals = [row[KS.index(k)] if k in KS else None for k in ks]
+                shown = [f"{v:.2f}" if v is not None else "–" for v in vals]
+                have = [v for v in vals if v is not None]
+                lines.append(
+                    f"| paper: {family} | " + " | ".join(shown) + f" | "
+                    f"{np.mean(have):.2f} |"
+                )
+        lines += [
+            "",
+            "Paired differences (percentage points, mean ± std over seeds):",
+            "",
+        ]
+        lines += [
+            head.replace("method", "difference"),
+            "|---|" + "---:|" * (len(ks) + 1),
+        ]
+        for name_d, by_k in s["diffs"].items():
+            flat = [float(np.mean(v)) for v in by_k.values() if v]
+            lines.append(
+                f"| {name_d} | "
+                + " | ".join(_diff(by_k[k]) for k in ks)
+                + " | "
+                + (f"{100 * np.mean(flat):+.2f}" if flat else "–")
+                + " |"
+            )
+        lines.append("")
+        if s["epsilon_validation"]:
+            lines.append(
+                "Validation accuracy of the FreeEvolve epsilons (mean over the "
+                "common cells): "
+                + ", ".join(
+                    f"{m.split('=')[1]}: {100 * v:.2f}"
+                    for m, v in s["epsilon_validation"].items()
+                )
+                + "."
+            )
+        lines.append(
+            "Edges kept (fraction of the dense graph, mean over cells): "
+            + ", ".join(f"{m}: {v:.3f}" for m, v in s["edges_kept"].items())
+            + "."
+        )
+        d = s["diagnostics"]
+        if d:
+            pct = {key: 100 * value for key, value in d.items()}
+            lines.append(
+                f"Rounds of the chosen FreeEvolve ({d['cells']} cells): "
+                f"{d['rounds']:.1f} rounds; pruned "
+                f"{pct['pruned_fraction_of_dense']:.1f} % of the dense edges, "
+                f"{pct['share_pruned_in_first_epoch']:.0f} % of them in the first "
+                f"epoch; {pct['share_pruned_touching_dead']:.0f} % of the pruned "
+                "edges touch a neuron that never fired on the activity sample, "
+                f"{pct['share_pruned_both_dead']:.0f} % join two such neurons; "
+                f"{d['added']:.1f} edges added; "
+                f"{pct['dead_fraction_at_last_round']:.1f} % of the neurons dead at "
+                "the last round."
+            )
+        lines.append("")
+        verdicts += _verdicts(dataset, s)
+    lines += ["## Targets", "", *verdicts, ""]
+    return "\n".join(lines)
+
+
+def _mean_diff(s: dict, name: str) -> float | None:
+    by_k = s["diffs"].get(name, {})
+    flat = [float(np.mean(v)) for v in by_k.values() if v]
+    return 100 * float(np.mean(flat)) if flat else None
+
+
+def _verdicts(dataset: str, s: dict) -> list[str]:
+    name = DATASET_NAMES.get(dataset, dataset)
+    out = []
+    fcnn = _mean_diff(s, f"{CHOSEN} - FCNN")
+    dense = _mean_diff(s, f"{CHOSEN} - Dense")
+    if fcnn is not None:
+        ok = fcnn >= TARGET_MARGIN[dataset]
+        out.append(
+            f"- {name}: FreeEvolve - FCNN {fcnn:+.2f} pp (paired mean over k; the "
+            f"paper's margin {PAPER_MARGIN[dataset]:+.2f}): "
+            f"**{'PASS' if ok else 'FAIL'}**."
+        )
+    if dense is not None:
+        per_k = [
+            100 * float(np.mean(v))
+            for v in s["diffs"][f"{CHOSEN} - Dense"].values()
+            if v
+        ]
+        worst = min(per_k)
+        out.append(
+            f"- {name}: FreeEvolve - Dense {dense:+.2f} pp (worst k {worst:+.2f}): "
+            f"**{'PASS' if worst >= 0 else 'FAIL'}** (never worse than the dense "
+            "graph)."
+        )
+    fcnn_row = s["rows"].get("FCNN", {})
+    paper = PAPER[(dataset, "FCNN")]
+    common = [k for k in fcnn_row if k in KS]
+    if common:
+        ours = 100 * float(np.mean([np.mean(fcnn_row[k]) for k in common]))
+        theirs = float(np.mean([paper[KS.index(k)] for k in common]))
+        out.append(
+            f"- {name}: our FCNN {ours:.2f} against the paper's {theirs:.2f} on the "
+            f"same k ({'reached' if ours >= theirs else 'not reached'})."
+        )
+    return out
+
+
+def write(out: Path) -> str:
+    """Write table2.md and table2.json from the cells; return the Markdown."""
+    records = load_records(out)
+    summary = summarise(records)
+    text = markdown(summary, records)
+    (out / "table2.md").write_text(text)
+    write_json(out / "table2.json", json.loads(json.dumps(summary, default=str)))
+    return text

@@ -1,0 +1,109 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Tests of the Table 2 benchmark's bookkeeping: choices on validation, pairing."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+from table2 import common, report, run  # noqa: E402
+
+
+def _record(dataset, method, k, seed, accuracy, valid):
+    family, epsilon, rule, _ = run.METHODS[method]
+    return {
+        "dataset": dataset, "method": method, "family": family, "epsilon": epsilon,
+        "rule": rule, "k": k, "seed": seed, "accuracy": accuracy,
+        "valid_accuracy": valid, "edges_end": 10, "dense_edges": k * (k - 1) // 2,
+        "rounds": [], "training": dict(run.TRAINING), "evolution": None,
+    }  # fmt: skip
+
+
+def test_epsilon_is_chosen_on_validation_over_common_cells():
+    """Check the choice ignores test accuracy and cells missing for some epsilon."""
+    recs = [
+        # eps=0.5 has the best test accuracy but the worst validation accuracy
+        _record("mnist", "FreeEvolve eps=0.1", 30, 0, 0.90, 0.95),
+        _record("mnist", "FreeEvolve eps=0.25", 30, 0, 0.91, 0.94),
+        _record("mnist", "FreeEvolve eps=0.5", 30, 0, 0.99, 0.80),
+        # a cell only eps=0.25 has: not comparable, so it must not count
+        _record("mnist", "FreeEvolve eps=0.25", 40, 0, 0.50, 1.00),
+    ]
+    chosen, scores = report.choose_epsilon(report._index(recs), "mnist", "FreeEvolve")
+    assert chosen == "FreeEvolve eps=0.1"
+    assert scores["FreeEvolve eps=0.25"] == pytest.approx(0.94)
+
+
+def test_differences_are_paired_by_seed():
+    """Check a - b per seed, on the seeds both methods have."""
+    recs = [
+        _record("mnist", "FCNN", 30, s, acc, 0.9)
+        for s, acc in enumerate([0.90, 0.92, 0.80])
+    ] + [
+        _record("mnist", "Dense (no evolution)", 30, s, acc, 0.9)
+        for s, acc in enumerate([0.91, 0.95])
+    ]
+    diffs = report.paired(
+        report._index(recs), "mnist", "Dense (no evolution)", "FCNN", 30
+    )
+    assert diffs == pytest.approx([0.01, 0.03])
+
+
+def test_summary_reports_the_chosen_row_and_its_differences():
+    """Check the chosen FreeEvolve row and its paired differences to the FCNN."""
+    recs = []
+    for seed in range(2):
+        for eps, valid in ((0.1, 0.8), (0.25, 0.9), (0.5, 0.7)):
+            acc = 0.90 + 0.01 * seed + (0.02 if eps == 0.25 else 0.0)
+            recs.append(_record("mnist", f"FreeEvolve eps={eps}", 30, seed, acc, valid))
+        recs.append(_record("mnist", "FCNN", 30, seed, 0.90 + 0.01 * seed, 0.85))
+    s = report.summarise(recs)["mnist"]
+    assert s["chosen_epsilon"] == "FreeEvolve eps=0.25"
+    diff = s["diffs"][f"{report.CHOSEN} - FCNN"][30]
+    assert diff == pytest.approx([0.02, 0.02])
+    text = report.markdown({"mnist": s}, recs)
+    assert "+2.00 ± 0.00" in text and "**FAIL**" not in text.split("FCNN +")[0]
+
+
+def test_matched_width_adds_the_dense_graphs_weights():
+    """Check the widened FCNN has about the dense FreeNet's parameter count."""
+    from sklearn_freenets._module import n_parameters
+
+    for k in common.KS:
+        width = run.matched_width(k, 784, 10)
+        dense = n_parameters(784, k, 10, k * (k - 1) // 2, False)
+        fcnn = n_parameters(784, width, 10, 0, False)
+        assert abs(fcnn - dense) <= (784 + 1 + 10) / 2
+
+
+def test_cell_order_pairs_methods_and_spreads_k():
+    order = run.cell_order(
+        ["mnist", "emnist"], [30, 50, 100], [0, 1], list(run.METHODS)
+    )
+    assert order[0] == (0, 30, "mnist", "FCNN")
+    assert [c[1] for c in order[:: len(run.METHODS) * 2]] == [30, 100, 50] * 2
+    assert len(set(order)) == len(order) == 2 * 3 * 2 * len(run.METHODS)
+
+
+@pytest.mark.slow
+def test_quick_run_end_to_end(tmp_path):
+    """Check that the smoke test fits every method and writes the report."""
+    pytest.importorskip("matplotlib")
+    import bench_table2
+
+    try:
+        common.load_dataset("mnist", max_train=100)
+    except (OSError, ValueError) as exc:
+        pytest.skip(f"MNIST not available: {exc}")
+    assert bench_table2.main(["quick", "--out", str(tmp_path)]) == 0
+    cells = sorted((tmp_path / "cells").glob("*.json"))
+    assert len(cells) == len(run.METHODS)
+    text = (tmp_path / "table2.md").read_text()
+    assert "## MNIST" in text and "## Targets" in text
+    for path in cells:
+        rec = json.loads(path.read_text())
+        assert 0.2 < rec["accuracy"] <= 1.0
+        assert len(rec["valid_curve"]) == rec["epochs"] == 2
