@@ -17,11 +17,13 @@ under ``torch.no_grad()``, a batch of 128 rows and a batch of 10000 rows in two 
 The time is the whole forward pass (encoder, recurrence, decoder). With
 ``--evolved``, a ``FreeNetClassifier`` is also trained with FreeEvolve on sklearn's
 digits (64 features) and its evolved graph is timed the same way (``k=100``). The
-two ways are timed alternately in one process; the report gives medians in ms per
-batch and the speed-up ``dense / pruned`` next to the fraction of edges kept and the
-path taken. ``--clock thread`` (the default, with one torch thread) measures the
-CPU time of the calling thread, which is much less sensitive to other processes
-sharing the cores than the wall clock.
+two ways are timed alternately in one process. With ``--cells``, the graphs
+that ``bench_table2.py`` evolved (stored in its cells) are timed too, with fresh
+random weights on their edges (the cost depends on the graph only). The report
+gives medians in ms per batch and the speed-up ``dense / pruned`` next to the
+fraction of edges kept and the path taken. ``--clock thread`` (the default, with
+one torch thread) measures the CPU time of the calling thread, which is much less
+sensitive to other processes sharing the cores than the wall clock.
 
 How to run
 ----------
@@ -30,6 +32,8 @@ How to run
     python benchmarks/bench_inference.py                    # k = 100 300
     python benchmarks/bench_inference.py --ks 100 --rows 128 --evolved
     python benchmarks/bench_inference.py --dtype float64 --activation tanh
+    python benchmarks/bench_inference.py --ks 30 100 --rows 128 10000 \
+        --cells benchmarks/results/table2/cells   # graphs evolved by bench_table2
 
 What counts as a pass
 ---------------------
@@ -96,7 +100,7 @@ def _path(module: FreeNetModule) -> str:
 
 def _row(label: str, fraction: float, module, X_by_rows, args, clock) -> list[float]:
     speedups = []
-    cells = [f"{label:>10} {fraction:>6.3f} {_path(module):>6}"]
+    cells = [f"{label:>18} {fraction:>6.3f} {_path(module):>6}"]
     for n, X in X_by_rows.items():
         repeats = args.repeats if n <= 1000 else max(3, args.repeats // 10)
         dense, pruned = _time_pair(module, X, repeats, clock)
@@ -141,6 +145,47 @@ def _evolved_module(args) -> tuple[FreeNetModule, np.ndarray]:
     return clf.net_.module_, X
 
 
+def _time_cells(args, rng, dtype, clock) -> list[float]:
+    """Time the graphs that bench_table2 evolved (random weights on their edges).
+
+    The cost depends on the graph only, so the weights are drawn afresh; one row
+    per (method, k), each the cell of the lowest seed, on MNIST's 784 inputs.
+    """
+    import json
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from table2.run import unpack_adjacency
+
+    speedups: list[float] = []
+    cells = sorted(Path(args.cells).glob("*.json"))
+    records = [json.loads(p.read_text()) for p in cells]
+    for method in args.cell_methods:
+        for k in args.ks:
+            found = sorted(
+                (r for r in records if r["method"] == method and r["k"] == k
+                 and r.get("adjacency") and r["dataset"] != "emnist"),
+                key=lambda r: (r["seed"], r["dataset"]),
+            )  # fmt: skip
+            if not found:
+                continue
+            rec = found[0]
+            module = FreeNetModule(
+                N_FEATURES, k, N_CLASSES, activation=args.activation, dtype=args.dtype
+            )
+            module.eval()
+            module.set_adjacency(unpack_adjacency(rec["adjacency"], k))
+            with torch.no_grad():
+                module.weight.copy_(torch.randn(k, k, dtype=dtype) / k**0.5)
+            X_by_rows = {
+                n: torch.from_numpy(rng.random((n, N_FEATURES))).to(dtype)
+                for n in args.rows
+            }
+            kept = module.n_edges() / max(1, k * (k - 1) // 2)
+            label = f"{method.split()[0][:5]} {rec['dataset'][:5]} k={k}"
+            speedups += _row(label, kept, module, X_by_rows, args, clock)
+    return speedups
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--ks", type=int, nargs="+", default=[100, 300])
@@ -161,6 +206,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--evolved-epochs", type=int, default=12)
     parser.add_argument("--evolved-rounds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--cells",
+        default=None,
+        help="also time the evolved graphs stored in these bench_table2 cells "
+        "(a folder of cell files)",
+    )
+    parser.add_argument(
+        "--cell-methods",
+        nargs="+",
+        default=["contribution eps=0.5", "contribution eps=0.25", "usage eps=0.25"],
+        help="methods of --cells to time (at the k of --ks)",
+    )
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -179,9 +236,9 @@ def main(argv: list[str] | None = None) -> None:
         f"{_kernel._SPARSE_MAX_DENSITY.get(dtype, 0.0)}; "
         "ms per batch (median), speed-up = dense / pruned"
     )
-    header = f"{'graph':>10} {'kept':>6} {'path':>6}"
+    header = f"{'graph':>18} {'kept':>6} {'path':>6}"
     header += f" | {'dense':>9} {'pruned':>9} {'x':>6}" * len(args.rows)
-    print(f"{'':>25}" + "".join(f" | {f'{n} rows':^26}" for n in args.rows))
+    print(f"{'':>33}" + "".join(f" | {f'{n} rows':^26}" for n in args.rows))
     print(header)
 
     all_speedups: list[float] = []
@@ -212,6 +269,9 @@ def main(argv: list[str] | None = None) -> None:
             for n in args.rows
         }
         all_speedups += _row("k=100 evo", kept, module, X_by_rows, args, clock)
+
+    if args.cells:
+        all_speedups += _time_cells(args, rng, dtype, clock)
 
     worst = min(all_speedups)
     verdict = "PASS" if worst >= args.tolerance else "FAIL"

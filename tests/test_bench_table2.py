@@ -5,6 +5,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
@@ -107,3 +108,10 @@ def test_quick_run_end_to_end(tmp_path):
         rec = json.loads(path.read_text())
         assert 0.2 < rec["accuracy"] <= 1.0
         assert len(rec["valid_curve"]) == rec["epochs"] == 2
+
+
+def test_adjacency_round_trips_through_the_cell_format():
+    rng = np.random.default_rng(0)
+    for k in (1, 2, 9, 30):
+        G = np.tril(rng.random((k, k)) < 0.3, -1)
+        np.testing.assert_array_equal(run.unpack_adjacency(run.pack_adjacency(G), k), G)

@@ -219,11 +219,27 @@ def run_cell(
         "epochs": int(est.n_iter_),
         "final_train_loss": est.loss_curve_[-1] if est.loss_curve_ else None,
         "rounds": rounds,
+        "adjacency": pack_adjacency(est.adjacency_),
         "paper_accuracy": paper_accuracy(dataset, family, k) if k in KS else None,
         "training": {key: _jsonable(v) for key, v in training.items()},
         "evolution": dict(EVOLUTION) if rule is not None else None,
         "setting": setting,
     }
+
+
+def pack_adjacency(adjacency: np.ndarray) -> str:
+    """The strictly lower triangle of a graph as hex of packed bits."""
+    lower = np.tril(np.ones(adjacency.shape, dtype=bool), -1)
+    return np.packbits(adjacency[lower]).tobytes().hex()
+
+
+def unpack_adjacency(text: str, k: int) -> np.ndarray:
+    """Inverse of :func:`pack_adjacency`."""
+    lower = np.tril(np.ones((k, k), dtype=bool), -1)
+    bits = np.unpackbits(np.frombuffer(bytes.fromhex(text), dtype=np.uint8))
+    G = np.zeros((k, k), dtype=bool)
+    G[lower] = bits[: int(lower.sum())].astype(bool)
+    return G
 
 
 def _jsonable(value: Any) -> Any:
