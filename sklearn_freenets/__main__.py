@@ -4,15 +4,22 @@
 ``python -m sklearn_freenets`` (or ``python -m sklearn_freenets demo``) trains a
 FreeNet and the fully connected baseline of the same width on scikit-learn's
 bundled digits and prints accuracy, edges before and after evolution, and fit
-time. ``python -m sklearn_freenets theorem1 --degree N --domain LO HI`` builds the
-exact squared-ReLU FreeNet of a polynomial (Theorem 1), verifies it on a grid and
+time.
+
+``python -m sklearn_freenets theorem1 --degree N --domain LO HI`` builds the exact
+squared-ReLU FreeNet of a polynomial (Theorem 1, see
+:func:`sklearn_freenets.theory.polynomial_freenet`), verifies it on a grid and
 prints one row per construction.
+
+``python -m sklearn_freenets COMMAND --help`` lists the options of a command.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+import textwrap
 import time
 from collections.abc import Sequence
 
@@ -88,6 +95,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 _THEOREM1_TOL = 1e-12
+_WIDTH = 79  # of the prose around the tables
 
 
 def _theorem1(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -109,10 +117,11 @@ def _theorem1(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     nonzero = np.flatnonzero(coef)
     degree = int(nonzero[-1]) if nonzero.size else 0
     methods = [args.method] if args.method else ["layer", "paterson_stockmeyer"]
-    print(
+    intro = (
         f"Theorem 1: p of degree {degree} on [{lo:g}, {hi:g}] ({source}); "
-        f"squared-ReLU FreeNet, float64, checked on {args.points} points\n"
+        f"squared-ReLU FreeNet, float64, checked on {args.points} points"
     )
+    print(textwrap.fill(intro, width=_WIDTH) + "\n")
     header = (
         f"{'method':<21}{'neurons':>8}{'max abs err':>13}{'max rel err':>13}"
         f"{'min margin':>12}  result"
@@ -134,39 +143,81 @@ def _theorem1(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             f"{'pass' if ok else 'fail'}"
         )
     auto = theory.neurons_needed(degree, "auto")
-    print(
-        f"\npass: max |net - p| / max |p| <= {_THEOREM1_TOL:g} and every "
+    legend = (
+        f"pass: max |net - p| / max |p| <= {_THEOREM1_TOL:g} and every "
         f"pre-activation > 0 on the grid. method='auto' uses {auto} neurons "
         f"(paper's bound: degree {degree} in at most {max(degree, 1)})."
     )
+    print("\n" + textwrap.fill(legend, width=_WIDTH))
     return 1 if failed else 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status."""
+def _plain(text: str) -> str:
+    """Turn the reStructuredText of a docstring into plain text for ``--help``.
+
+    A literal in double backquotes becomes one in single quotes, and a role such as
+    :func:`~pkg.mod.name` becomes ``name`` (``pkg.mod.name`` without the ``~``).
+    """
+    text = re.sub(r":[\w:]+:`~([^`<]*\.)?([^`<.]+)`", r"\2", text)
+    text = re.sub(r":[\w:]+:`([^`<]+)`", r"\1", text)
+    return re.sub(r"``(.+?)``", r"'\1'", text, flags=re.S)
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Re-wrap each paragraph of a description separately and show the defaults.
+
+    An option whose help already says its default, or whose default is None, is
+    left as written.
+    """
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        fill = super()._fill_text
+        paragraphs = [p for p in text.split("\n\n") if p.strip()]
+        return "\n\n".join(fill(p, width, indent) for p in paragraphs)
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """Return the command line's parser and its subparsers by command."""
+    paragraphs = _plain(__doc__ or "").split("\n\n")[1:] or [""]  # None with -OO
     parser = argparse.ArgumentParser(
-        prog="python -m sklearn_freenets", description=__doc__.split("\n\n")[1]
+        prog="python -m sklearn_freenets",
+        description="\n\n".join(paragraphs),
+        formatter_class=_HelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command")
-    demo = sub.add_parser("demo", help="FreeNet vs FCNN on digits (the default)")
-    for p in (parser, demo):
-        p.add_argument("--k", type=int, default=64, help="neurons (default 64)")
-        p.add_argument("--epochs", type=int, default=40, help="epochs (default 40)")
+    sub = parser.add_subparsers(dest="command", title="commands")
+    demo = sub.add_parser(
+        "demo",
+        help="FreeNet vs FCNN on digits (the default)",
+        description=paragraphs[0],
+        formatter_class=_HelpFormatter,
+    )
+    demo_options = parser.add_argument_group("demo options (without a command)")
+    for p in (demo_options, demo):
+        p.add_argument("--k", type=int, default=64, help="neurons")
+        p.add_argument("--epochs", type=int, default=40, help="epochs")
         p.add_argument("--rounds", type=int, default=5, help="FreeEvolve rounds")
         p.add_argument(
             "--epsilon", type=float, default=0.1, help="FreeEvolve threshold"
         )
         p.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
         p.add_argument("--seed", type=int, default=0, help="random seed")
-        p.add_argument("--verbose", type=int, default=0, help="0, 1 or 2")
+        p.add_argument(
+            "--verbose", type=int, default=0, help="training output: 0, 1 or 2"
+        )
     thm = sub.add_parser(
         "theorem1",
         help="build, verify and tabulate an exact polynomial FreeNet",
         description="Build the exact squared-ReLU FreeNet of a polynomial with each "
         "construction, verify it with theory.check_representation and print a table.",
+        formatter_class=_HelpFormatter,
     )
     thm.add_argument(
-        "--degree", type=int, default=8, help="degree of a random polynomial (8)"
+        "--degree", type=int, default=8, help="degree of a random polynomial"
     )
     thm.add_argument(
         "--domain",
@@ -174,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         nargs=2,
         default=(-1.0, 1.0),
         metavar=("LO", "HI"),
-        help="interval (default -1 1)",
+        help="interval (default: -1 1)",
     )
     thm.add_argument(
         "--method",
@@ -190,12 +241,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="power-basis coefficients, lowest degree first (overrides --degree)",
     )
     thm.add_argument("--seed", type=int, default=0, help="seed of the coefficients")
-    thm.add_argument(
-        "--points", type=int, default=10001, help="grid points (default 10001)"
-    )
+    thm.add_argument("--points", type=int, default=10001, help="grid points")
+    return parser, {"demo": demo, "theorem1": thm}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser, commands = _parser()
     args = parser.parse_args(argv)
     if args.command == "theorem1":
-        return _theorem1(args, thm)
+        return _theorem1(args, commands["theorem1"])
     return _demo(args)
 
 

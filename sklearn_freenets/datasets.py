@@ -34,7 +34,7 @@ import textwrap
 import urllib.request
 import warnings
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
@@ -532,16 +532,30 @@ def _download_emnist(folder: Path, specs: list[_FileSpec]) -> None:
 
 
 def _missing_error(
-    dataset: str, folder: Path, missing: list[_FileSpec], where: str
+    dataset: str,
+    folder: Path,
+    missing: list[_FileSpec],
+    where: str,
+    also: list[_FileSpec],
+    also_why: str,
+    note: str,
 ) -> FileNotFoundError:
     names = "\n".join(f"  {spec.name}" for spec in missing)
+    message = f"{dataset}: {len(missing)} file(s) missing from {folder}:\n{names}\n"
+    at_once = ""
+    if also:
+        names = "\n".join(f"  {spec.name}" for spec in also)
+        message += f"Also missing, and needed {also_why}:\n{names}\n"
+        at_once = "; with subset='all' it fetches the training and test files at once"
+    if note:
+        message += note + "\n"
     return FileNotFoundError(
-        f"{dataset}: {len(missing)} file(s) missing from {folder}:\n{names}\n"
-        f"Put the original files (unchanged, still gzip-compressed) in {folder}, or "
-        "point to the folder that holds the 'mnist/', 'fashion-mnist/' and 'emnist/' "
-        f"folders with the data_home argument or the {DATA_ENV_VAR} environment "
-        f"variable. They can be downloaded from {where}, or pass "
-        "download_if_missing=True to download them (needs network access)."
+        f"{message}Put the original files (unchanged, still gzip-compressed) in "
+        f"{folder}, or point to the folder that holds the 'mnist/', "
+        "'fashion-mnist/' and 'emnist/' folders with the data_home argument or the "
+        f"{DATA_ENV_VAR} environment variable. They can be downloaded from {where}, "
+        "or pass download_if_missing=True to download them (needs network access"
+        f"{at_once})."
     )
 
 
@@ -553,12 +567,23 @@ def _ensure_files(
     download_if_missing: bool,
     where: str,
     fetch: Callable[[Path, list[_FileSpec]], None],
+    also: Sequence[_FileSpec] = (),
+    also_why: str = "",
+    note: str = "",
 ) -> None:
+    """Check that ``specs`` are in ``folder``, downloading the missing ones if asked.
+
+    ``also`` are the files a complete experiment needs besides ``specs`` (the other
+    subset); when some of ``specs`` are missing, the error lists those of ``also``
+    that are missing too, ``also_why`` saying what for, so one fetch gets them all.
+    ``note`` ends the list of files.
+    """
     missing = [spec for spec in specs if not (folder / spec.name).is_file()]
     if not missing:
         return
     if not download_if_missing:
-        raise _missing_error(dataset, folder, missing, where)
+        other = [s for s in also if s not in specs and not (folder / s.name).is_file()]
+        raise _missing_error(dataset, folder, missing, where, other, also_why, note)
     fetch(folder, missing)
 
 
@@ -590,6 +615,12 @@ def _idx_pair(
 
 def _parts(subset: str) -> tuple[str, ...]:
     return {"train": ("train",), "test": ("test",), "all": ("train", "test")}[subset]
+
+
+def _also_why(subset: str) -> str:
+    """Say why the other subset's files are needed too (see ``_ensure_files``)."""
+    other = "test" if subset == "train" else "train"
+    return f"with them to train and test (subset={other!r})"
 
 
 # --------------------------------------------------------------------- assembly
@@ -713,6 +744,8 @@ def _load_mnist_like(
         download_if_missing=download_if_missing,
         where=" or ".join(mirrors),
         fetch=lambda dest, missing: _download_from_mirrors(mirrors, dest, missing),
+        also=list(files.values()),
+        also_why=_also_why(subset),
     )
     cache = _cache_dir()
     pairs = [_idx_pair(folder, files, p, cache) for p in parts]
@@ -778,8 +811,9 @@ def load_mnist(
 
     download_if_missing : bool, default=False
         If False (offline first), a missing file raises a ``FileNotFoundError`` that
-        names the files, the folder and where to download them. If True, missing
-        files are downloaded into ``data_home / "mnist"`` from
+        names every missing file of the call and those of the other subset (a
+        train/test experiment needs both), the folder and where to download them.
+        If True, missing files are downloaded into ``data_home / "mnist"`` from
         https://ossci-datasets.s3.amazonaws.com/mnist/ (then the original site) and
         checked against their sha256; a file that fails the check is deleted and an
         ``OSError`` raised.
@@ -900,8 +934,9 @@ def load_fashion_mnist(
 
     download_if_missing : bool, default=False
         If False (offline first), a missing file raises a ``FileNotFoundError`` that
-        names the files, the folder and where to download them. If True, missing
-        files are downloaded from
+        names every missing file of the call and those of the other subset (a
+        train/test experiment needs both), the folder and where to download them.
+        If True, missing files are downloaded from
         http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/ and checked
         against their sha256; a file that fails the check is deleted and an
         ``OSError`` raised.
@@ -1070,10 +1105,12 @@ def load_emnist(
 
     download_if_missing : bool, default=False
         If False (offline first), a missing file raises a ``FileNotFoundError`` that
-        names the files, the folder and where to download them. If True, the NIST
-        archive https://biometrics.nist.gov/cs_links/EMNIST/gzip.zip (about 0.5 GB,
-        kept as ``emnist/gzip.zip`` for later splits) is downloaded and the missing
-        files extracted from it and checked; a file that fails the check is deleted
+        names every missing file of the call and those of the other subset (a
+        train/test experiment needs both), the folder and where to download them.
+        If True, the NIST archive
+        https://biometrics.nist.gov/cs_links/EMNIST/gzip.zip (about 0.5 GB, kept as
+        ``emnist/gzip.zip`` for later splits) is downloaded and the missing files
+        extracted from it and checked; a file that fails the check is deleted
         together with the archive, and an ``OSError`` raised.
 
     return_X_y : bool, default=False
@@ -1200,8 +1237,16 @@ def load_emnist(
             files[f"{p}_{k}"] for p in _parts(subset) for k in ("images", "labels")
         ]
         needed.append(files["mapping"])
+        also = train_specs + test_specs
     else:
-        needed = test_specs
+        needed = also = test_specs
+    note = ""
+    if holdout_from_test == "auto" and official:
+        note = (
+            "With only the test files and the mapping file, holdout_from_test=True "
+            "divides the official test split into a training and a test part "
+            "instead (not an official split)."
+        )
     _ensure_files(
         f"EMNIST ({split})",
         folder,
@@ -1209,6 +1254,9 @@ def load_emnist(
         download_if_missing=download_if_missing,
         where=where,
         fetch=_download_emnist,
+        also=also,
+        also_why=_also_why(subset),
+        note=note,
     )
 
     cache = _cache_dir()

@@ -147,9 +147,7 @@ def test_missing_files_error_message(tmp_path):
     with pytest.raises(FileNotFoundError) as exc_info:
         load_fashion_mnist(subset="test", data_home=tmp_path)
     message = str(exc_info.value)
-    assert "t10k-images-idx3-ubyte.gz" in message
-    assert "t10k-labels-idx1-ubyte.gz" in message
-    assert "train-images" not in message
+    assert "2 file(s) missing" in message
     assert str(tmp_path / "fashion-mnist") in message
     assert "SKLEARN_FREENETS_DATA" in message
     assert "fashion-mnist.s3-website.eu-central-1.amazonaws.com" in message
@@ -158,6 +156,76 @@ def test_missing_files_error_message(tmp_path):
         load_mnist(data_home=tmp_path)
     with pytest.raises(FileNotFoundError, match="biometrics.nist.gov"):
         load_emnist(split="letters", data_home=tmp_path)
+
+
+MNIST_NAMES = {
+    "train": ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"],
+    "test": ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"],
+}
+
+
+@pytest.mark.parametrize("load", [load_mnist, load_fashion_mnist])
+@pytest.mark.parametrize("subset", ["train", "test", "all"])
+def test_missing_files_error_lists_train_and_test_files(load, subset, tmp_path):
+    """Check that an empty data_home lists all four files, the call's ones first."""
+    with pytest.raises(FileNotFoundError) as exc_info:
+        load(subset=subset, data_home=tmp_path)
+    message = str(exc_info.value)
+    names = MNIST_NAMES["train"] + MNIST_NAMES["test"]
+    assert all(name in message for name in names), message
+    listed = [line.strip() for line in message.splitlines() if line.startswith("  ")]
+    assert sorted(listed) == sorted(names)  # each once
+    needed = names if subset == "all" else MNIST_NAMES[subset]
+    assert f"{len(needed)} file(s) missing" in message
+    assert listed[: len(needed)] == needed
+    if subset != "all":
+        other = "test" if subset == "train" else "train"
+        assert f"needed with them to train and test (subset='{other}')" in message
+        assert "subset='all'" in message
+
+
+def test_missing_files_error_omits_present_files(mnist_copy):
+    """Check that files already in data_home are not listed as missing."""
+    with pytest.raises(FileNotFoundError) as exc_info:
+        load_mnist(subset="train", data_home=mnist_copy)
+    message = str(exc_info.value)
+    assert all(name in message for name in MNIST_NAMES["train"])
+    assert not any(name in message for name in MNIST_NAMES["test"])
+    assert "Also missing" not in message
+
+
+@pytest.mark.parametrize(
+    "kwargs, needed, also",
+    [
+        (
+            {"holdout_from_test": False},
+            ["train-images-idx3", "train-labels-idx1", "mapping"],
+            ["test-images-idx3", "test-labels-idx1"],
+        ),
+        (
+            {"subset": "test"},
+            ["test-images-idx3", "test-labels-idx1", "mapping"],
+            ["train-images-idx3", "train-labels-idx1"],
+        ),
+        (
+            {"holdout_from_test": True},
+            ["test-images-idx3", "test-labels-idx1", "mapping"],
+            [],
+        ),
+    ],
+)
+def test_emnist_missing_files_error_lists_needed_files(kwargs, needed, also, tmp_path):
+    """Check that EMNIST's error lists the call's files, then the other subset's."""
+    with pytest.raises(FileNotFoundError) as exc_info:
+        load_emnist(split="letters", data_home=tmp_path, **kwargs)
+    message = str(exc_info.value)
+    listed = [line.strip() for line in message.splitlines() if line.startswith("  ")]
+    for line, part in zip(listed, needed + also, strict=True):
+        assert line.startswith("emnist-letters-") and part in line, listed
+    assert f"{len(needed)} file(s) missing from {tmp_path / 'emnist'}" in message
+    assert ("Also missing" in message) == bool(also)
+    auto = kwargs.get("holdout_from_test", "auto") == "auto"
+    assert ("holdout_from_test=True divides" in message) == auto
 
 
 def test_local_checksum_mismatch(mnist_copy):
