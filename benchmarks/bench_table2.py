@@ -36,16 +36,16 @@ Subcommands
 
     python benchmarks/bench_table2.py run [--datasets ...] [--ks ...] [--seeds N]
         [--methods ...] [--epochs E] [--max-train N] [--worker I/N] [--out DIR]
-    python benchmarks/bench_table2.py report [--out DIR]     # table2.md / .json
+    python benchmarks/bench_table2.py report [--out DIR] [--update-readme]
     python benchmarks/bench_table2.py plots [--out DIR]      # figures from cells
     python benchmarks/bench_table2.py figures                # Figs. 4, 6, 7, 9 (fits)
     python benchmarks/bench_table2.py quick                  # smoke test, minutes
 
 ``run`` writes one file per finished cell under ``DIR/cells`` and skips cells
 already there, so it resumes where it stopped; ``--worker I/N`` takes every N-th
-cell (start N workers of one thread each on N cores). Cells run seed by seed, at
-spread-out k, every data set per k, so a partial run already gives paired
-comparisons. A results folder holds one training budget: ``run`` refuses to add
+cell (start N workers of one thread each on N cores). Cells run k by k, at
+spread-out k (30, 100, 60, ...), every seed and data set per k, so a partial run
+already gives paired comparisons over all seeds. A results folder holds one training budget: ``run`` refuses to add
 cells made with another. The whole table (3 data sets x 10 k x 11 methods x 3
 seeds) is many hours on 2 cores; it is run across sessions and committed as it
 grows.
@@ -136,7 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("--max-train", type=int, default=None)
     p_run.add_argument("--worker", default="0/1", help="I/N: every N-th cell from I")
     p_run.add_argument("--data-home", default=None)
-    for p in (p_run, sub.add_parser("report", help="write table2.md / table2.json")):
+    p_report = sub.add_parser("report", help="write table2.md / table2.json")
+    p_report.add_argument(
+        "--update-readme", action="store_true", help="also rewrite README's block"
+    )
+    for p in (p_run, p_report):
         p.add_argument("--out", default=str(common.RESULTS))
     p_plots = sub.add_parser("plots", help="figures from the finished cells")
     p_plots.add_argument("--out", default=str(common.RESULTS))
@@ -153,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         return _run(args)
     if args.command == "report":
-        print(report.write(Path(args.out)))
+        readme = common.ROOT / "README.md" if args.update_readme else None
+        print(report.write(Path(args.out), readme))
         return 0
     if args.command == "plots":
         plots.from_cells(Path(args.out))

@@ -85,7 +85,9 @@ def test_cell_order_pairs_methods_and_spreads_k():
         ["mnist", "emnist"], [30, 50, 100], [0, 1], list(run.METHODS)
     )
     assert order[0] == (0, 30, "mnist", "FCNN")
-    assert [c[1] for c in order[:: len(run.METHODS) * 2]] == [30, 100, 50] * 2
+    block = len(run.METHODS) * 2  # every method of both data sets
+    assert [c[1] for c in order[::block]] == [30, 30, 100, 100, 50, 50]
+    assert [c[0] for c in order[::block]] == [0, 1] * 3
     assert len(set(order)) == len(order) == 2 * 3 * 2 * len(run.METHODS)
 
 

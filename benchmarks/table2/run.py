@@ -122,16 +122,16 @@ def cell_path(out: Path, dataset: str, method: str, k: int, seed: int) -> Path:
 def cell_order(
     datasets: list[str], ks: list[int], seeds: list[int], methods: list[str]
 ) -> list[tuple[int, int, str, str]]:
-    """Seed-major, spread-out k, every data set per k, methods in METHODS order.
+    """Spread-out k, then every seed, every data set, methods in METHODS order.
 
     An interrupted run thus already holds whole paired comparisons (every method
-    of a seed and k) at coarse k, on every data set.
+    and every seed of a k) at coarse k (30, 100, 60, ...), on every data set.
     """
     order = [m for m in METHODS if m in methods]
     return [
         (seed, k, dataset, method)
-        for seed in seeds
         for k in spread(ks)
+        for seed in seeds
         for dataset in datasets
         for method in order
     ]
