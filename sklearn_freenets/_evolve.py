@@ -60,6 +60,8 @@ from numpy.typing import ArrayLike, NDArray
 from skorch.callbacks import Callback
 from skorch.utils import to_tensor
 
+from sklearn_freenets._graph import strictly_lower
+
 __all__ = [
     "RULES",
     "ActivityCounts",
@@ -76,11 +78,6 @@ __all__ = [
     "strictly_lower",
     "usage_rule",
 ]
-
-
-def strictly_lower(k: int) -> NDArray[np.bool_]:
-    """Return the boolean mask of the strictly lower triangle of a k x k matrix."""
-    return np.tril(np.ones((k, k), dtype=bool), -1)
 
 
 @dataclass

@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from sklearn_freenets._graph import strictly_lower_part
+
 ACTIVATIONS: tuple[str, ...] = ("relu", "squared_relu", "tanh")
 BACKENDS: tuple[str, ...] = ("auto", "numba", "torch")
 
@@ -572,7 +574,7 @@ def _torch_forward(
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Blocked forward with torch ops: a matmul per block, a short loop inside."""
     n, k = A.shape
-    Wl = torch.tril(W, -1)
+    Wl = strictly_lower_part(W)
     Z = A.clone(memory_format=torch.contiguous_format)
     H = torch.empty_like(Z)
     B = _TORCH_NEURON_BLOCK
@@ -592,7 +594,7 @@ def _torch_backward(
 ) -> torch.Tensor:
     """Blocked backward with torch ops; returns ``dZ``."""
     n, k = dH.shape
-    Wl = torch.tril(W, -1)
+    Wl = strictly_lower_part(W)
     G = dH.clone(memory_format=torch.contiguous_format)
     D = _torch_act_grad(H, act)
     dZ = torch.empty_like(G)
@@ -657,7 +659,7 @@ class SparseGraph:
     def __init__(self, adjacency: Any) -> None:
         if isinstance(adjacency, torch.Tensor):
             adjacency = adjacency.detach().cpu().numpy()
-        G = np.tril(np.asarray(adjacency, dtype=bool), -1)
+        G = strictly_lower_part(np.asarray(adjacency, dtype=bool))
         if G.ndim != 2 or G.shape[0] != G.shape[1]:
             raise ValueError(f"adjacency must be square, got shape {G.shape}.")
         self.k = G.shape[0]
@@ -706,7 +708,7 @@ class GraphLevels:
     def __init__(self, adjacency: Any, device: Any = "cpu") -> None:
         if isinstance(adjacency, torch.Tensor):
             adjacency = adjacency.detach().cpu().numpy()
-        G = np.tril(np.asarray(adjacency, dtype=bool), -1)
+        G = strictly_lower_part(np.asarray(adjacency, dtype=bool))
         k = G.shape[0]
         depth = np.zeros(k, dtype=np.int64)
         for i in range(k):
@@ -810,7 +812,7 @@ class _Recurrence(torch.autograd.Function):
             dW = torch.mm(dZ.t(), H)
             # A mask is strictly lower triangular (see ``recurrence``), so it also
             # zeroes the diagonal and upper triangle.
-            dW = dW.mul_(mask) if mask is not None else dW.tril_(-1)
+            dW = dW.mul_(mask) if mask is not None else strictly_lower_part(dW)
         return dA, dW, None, None, None, None
 
 

@@ -23,6 +23,7 @@ import torch
 from numpy.typing import ArrayLike
 from torch import nn
 
+from sklearn_freenets._graph import strictly_lower, strictly_lower_part
 from sklearn_freenets._kernel import (
     ACTIVATIONS,
     GraphLevels,
@@ -59,7 +60,7 @@ class _GraphCache:
         self.adjacency = adjacency
         # Float copy of the strictly lower triangle, multiplied into W (and its
         # gradient) inside the recurrence: cheaper than ``W * G`` with a bool G.
-        self.mask = torch.tril(adjacency, -1).to(dtype=dtype, device=device)
+        self.mask = strictly_lower_part(adjacency).to(dtype=dtype, device=device)
         self._graph: SparseGraph | None = None
         self._levels: GraphLevels | None = None
 
@@ -88,7 +89,7 @@ def initial_adjacency(k: int, graph: str | ArrayLike = "dense") -> np.ndarray:
         feed-forward net); ``"empty"``: no edges (a one-hidden-layer MLP); an
         array: its strictly lower triangle, which must be all that is set.
     """
-    lower = np.tril(np.ones((k, k), dtype=bool), -1)
+    lower = strictly_lower(k)
     if isinstance(graph, str):
         if graph == "dense":
             return lower

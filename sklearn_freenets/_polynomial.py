@@ -65,7 +65,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -73,6 +73,8 @@ from typing import Any
 import numpy as np
 from numpy.polynomial import chebyshev as npcheb
 from numpy.typing import ArrayLike, NDArray
+
+from sklearn_freenets._graph import strictly_lower, strictly_lower_part
 
 __all__ = [
     "FreeNetParameters",
@@ -155,8 +157,7 @@ class FreeNetParameters:
             raise ValueError(
                 f"activation must be 'squared_relu', got {self.activation!r}."
             )
-        lower = np.tril(np.ones((k, k), dtype=bool), k=-1)
-        if np.any(arrays["G"] & ~lower):
+        if np.any(arrays["G"] & ~strictly_lower(k)):
             raise ValueError("G must be strictly lower triangular.")
         if np.any((arrays["W"] != 0) & ~arrays["G"]):
             raise ValueError("W must be zero outside the adjacency mask G.")
@@ -564,7 +565,7 @@ class _SpanBuilder:
         rows = np.array(self.rows).reshape(k, self.n_gen)
         E = rows[:, 1 : 1 + d] * alpha
         b = rows[:, 0] + rows[:, 1 : 1 + d] @ beta
-        W = np.tril(rows[:, 1 + d :], k=-1)
+        W = strictly_lower_part(rows[:, 1 + d :])
         U = (out_expr[1 : 1 + d] * alpha).reshape(1, d)
         c = np.array([out_expr[0] + out_expr[1 : 1 + d] @ beta])
         V = out_expr[1 + d :].reshape(1, k)
@@ -872,7 +873,7 @@ def univariate_parameters(
 # --------------------------------------------------------------------------------------
 def multivariate_parameters(
     coef: Mapping[Any, float],
-    domain: Sequence[tuple[float, float]],
+    domain: ArrayLike,
     *,
     basis: str = "power",
     margin: float = DEFAULT_MARGIN,
@@ -1105,12 +1106,32 @@ def check_parameters(
         raise TypeError("params must be a FreeNetParameters instance.")
     if int(n_points) < 2:
         raise ValueError("n_points must be >= 2.")
+    return _grid_errors(params, coef, domain, int(n_points), basis=basis)
+
+
+def _grid_errors(
+    params: FreeNetParameters,
+    coef: ArrayLike | Mapping[Any, float],
+    domain: Any,
+    n_points: int,
+    *,
+    basis: str,
+    predict: Callable[[NDArray[np.float64]], ArrayLike] | None = None,
+) -> dict[str, float]:
+    """Errors against the polynomial and margin of ``params`` on the grid.
+
+    The shared body of :func:`check_parameters` and
+    :func:`sklearn_freenets.theory.check_representation`: the errors are those of
+    ``predict`` (by default ``params.forward``), the margin that of ``params``.
+    """
     if isinstance(coef, Mapping):
         dom = _multivariate_domain(domain, params.n_features)
     else:
         dom = [_univariate_domain(domain)]
-    X = _grid(dom, int(n_points))
+    X = _grid(dom, n_points)
     y, Z = params.forward(X)
+    if predict is not None:
+        y = np.asarray(predict(X), dtype=np.float64).reshape(-1)
     ref = evaluate_polynomial(coef, X, domain, basis=basis)
     err = float(np.max(np.abs(y - ref)))
     scale = float(np.max(np.abs(ref)))

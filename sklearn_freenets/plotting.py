@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import is_classifier, is_regressor
+from sklearn.utils._optional_dependencies import check_matplotlib_support
 from sklearn.utils.validation import check_is_fitted
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -65,8 +66,8 @@ _PRUNED_COLOR = "tab:red"
 
 
 # --------------------------------------------------------------------------- helpers
-def _check_matplotlib_support(caller_name: str) -> None:
-    """Raise an informative ImportError when matplotlib is not installed.
+def _require_matplotlib(caller_name: str) -> None:
+    """Run scikit-learn's ``check_matplotlib_support``, adding the ``plot`` extra.
 
     Parameters
     ----------
@@ -74,17 +75,15 @@ def _check_matplotlib_support(caller_name: str) -> None:
         Name of the function that needs matplotlib, quoted in the message.
     """
     try:
-        import matplotlib  # noqa: F401
+        check_matplotlib_support(caller_name)
     except ImportError as e:
-        raise ImportError(
-            f"{caller_name} requires matplotlib. You can install it with "
-            "`pip install sklearn-freenets[plot]` (or `pip install matplotlib`)."
-        ) from e
+        hint = "`pip install sklearn-freenets[plot]`"
+        raise ImportError(f"{str(e).rstrip('.')} or {hint}.") from e
 
 
 def _get_ax(ax: Axes | None, caller_name: str) -> Axes:
     """Return ``ax``, or the axes of a new figure when ``ax`` is None."""
-    _check_matplotlib_support(caller_name)
+    _require_matplotlib(caller_name)
     if ax is None:
         import matplotlib.pyplot as plt
 
@@ -904,7 +903,7 @@ def plot_coactivation_distributions(
                 f"Round {record['round']} was recorded without its ncam / ncim "
                 "matrices."
             )
-    _check_matplotlib_support("plot_coactivation_distributions")
+    _require_matplotlib("plot_coactivation_distributions")
     if ax is None:
         import matplotlib.pyplot as plt
 

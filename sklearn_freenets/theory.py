@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from numbers import Integral
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.utils._param_validation import (
     HasMethods,
@@ -37,8 +36,10 @@ __all__ = [
     "polynomial_freenet",
 ]
 
-_METHODS = {"layer", "paterson_stockmeyer", "auto"}
-_BASES = {"power", "chebyshev"}
+# The options ``_polynomial`` accepts; it also checks them (and the coefficients and
+# domains) itself, so only the parameter types and ranges are validated here.
+_METHODS = set(_polynomial._METHODS)
+_BASES = set(_polynomial._BASES)
 
 
 @validate_params(
@@ -128,8 +129,7 @@ def multivariate_polynomial_freenet(
     """
     from sklearn_freenets._estimators import _regressor_from_parameters
 
-    box = [(float(lo), float(hi)) for lo, hi in np.asarray(domain, dtype=float)]
-    params = _polynomial.multivariate_parameters(coef, box, basis=basis)
+    params = _polynomial.multivariate_parameters(coef, domain, basis=basis)
     return _regressor_from_parameters(params)
 
 
@@ -243,18 +243,6 @@ def check_representation(
     from sklearn_freenets._estimators import _parameters_from_estimator
 
     params = _parameters_from_estimator(estimator)
-    if isinstance(coef, Mapping):
-        dom = _polynomial._multivariate_domain(domain, params.n_features)
-    else:
-        dom = [_polynomial._univariate_domain(domain)]
-    X = _polynomial._grid(dom, int(n_points))
-    _, Z = params.forward(X)
-    y = np.asarray(estimator.predict(X), dtype=np.float64).reshape(-1)
-    ref = _polynomial.evaluate_polynomial(coef, X, domain, basis=basis)
-    err = float(np.max(np.abs(y - ref)))
-    scale = float(np.max(np.abs(ref)))
-    return {
-        "max_abs_error": err,
-        "max_rel_error": err / scale if scale > 0 else err,
-        "min_margin": float(np.min(Z)) if Z.size else float("inf"),
-    }
+    return _polynomial._grid_errors(
+        params, coef, domain, int(n_points), basis=basis, predict=estimator.predict
+    )

@@ -137,7 +137,11 @@ def _line(ax, label):
 def test_missing_matplotlib_names_plot_extra(monkeypatch):
     """Check that a clear ImportError names the plot extra without matplotlib."""
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    with pytest.raises(ImportError, match=r"sklearn-freenets\[plot\]"):
+    with pytest.raises(
+        ImportError,
+        match=r"^plot_adjacency requires matplotlib\. .* or "
+        r"`pip install sklearn-freenets\[plot\]`\.$",
+    ):
         plot_adjacency(np.zeros((3, 3), dtype=bool))
 
 
