@@ -45,10 +45,10 @@ Subcommands
 already there, so it resumes where it stopped; ``--worker I/N`` takes every N-th
 cell (start N workers of one thread each on N cores). Cells run k by k, at
 spread-out k (30, 100, 60, ...), every seed and data set per k, so a partial run
-already gives paired comparisons over all seeds. A results folder holds one training budget: ``run`` refuses to add
-cells made with another. The whole table (3 data sets x 10 k x 11 methods x 3
-seeds) is many hours on 2 cores; it is run across sessions and committed as it
-grows.
+already gives paired comparisons over all seeds. A results folder holds one
+training budget: ``run`` refuses to add cells made with another. The whole table
+(3 data sets x 10 k x 11 methods x 3 seeds) is many hours on 2 cores; it is run
+across sessions and committed as it grows.
 """
 
 from __future__ import annotations

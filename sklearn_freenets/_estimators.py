@@ -934,7 +934,7 @@ adjacency_ : ndarray of shape (k, k), dtype=bool
         Number of epochs run, over all fits of a warm start.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names."""
 
 _NOTES = """\

@@ -783,13 +783,13 @@ def load_mnist(
 ) -> Bunch | tuple[NDArray[np.float32] | NDArray[np.uint8], NDArray[np.int64]]:
     """Load the MNIST handwritten digits (classification, 10 classes).
 
-    =================   ==============
-    Classes                         10
-    Samples total                70000
-    Samples train/test    60000/10000
-    Dimensionality                 784
-    Features          float32 in [0, 1]
-    =================   ==============
+    ==================  =================
+    Classes                            10
+    Samples total                   70000
+    Samples train/test        60000/10000
+    Dimensionality                    784
+    Features            float32 in [0, 1]
+    ==================  =================
 
     The original gzip-compressed IDX files are read from ``data_home / "mnist"``.
     Each file's sha256 is checked the first time it is read; the decoded arrays are
@@ -910,13 +910,13 @@ def load_fashion_mnist(
 ) -> Bunch | tuple[NDArray[np.float32] | NDArray[np.uint8], NDArray[np.int64]]:
     """Load Fashion-MNIST, images of clothing (classification, 10 classes).
 
-    =================   ==============
-    Classes                         10
-    Samples total                70000
-    Samples train/test    60000/10000
-    Dimensionality                 784
-    Features          float32 in [0, 1]
-    =================   ==============
+    ==================  =================
+    Classes                            10
+    Samples total                   70000
+    Samples train/test        60000/10000
+    Dimensionality                    784
+    Features            float32 in [0, 1]
+    ==================  =================
 
     Same format and API as :func:`load_mnist`; the files are read from
     ``data_home / "fashion-mnist"`` under their original names.
