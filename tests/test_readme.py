@@ -56,3 +56,21 @@ def test_readme_tabular_table_is_the_committed_result():
         "README's tabular block is stale: run "
         "`python benchmarks/bench_tabular.py --aggregate-only --update-readme`"
     )
+
+
+def test_readme_table2_summary_is_the_committed_result():
+    """Check that README's Table 2 summary is what the committed cells give."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from table2 import common, report
+
+    records = common.load_records(common.RESULTS)
+    expected = report.readme_section(report.summarise(records), records)
+    text = (ROOT / "README.md").read_text()
+    begin = text.index(report.README_BEGIN) + len(report.README_BEGIN)
+    shown = text[begin : text.index(report.README_END)].strip()
+    assert shown == expected.strip(), (
+        "README's Table 2 block is stale: run "
+        "`python benchmarks/bench_table2.py report --update-readme`"
+    )
