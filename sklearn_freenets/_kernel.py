@@ -812,7 +812,9 @@ class _Recurrence(torch.autograd.Function):
             dW = torch.mm(dZ.t(), H)
             # A mask is strictly lower triangular (see ``recurrence``), so it also
             # zeroes the diagonal and upper triangle.
-            dW = dW.mul_(mask) if mask is not None else strictly_lower_part(dW)
+            # (in place: the strictly lower part of _graph, without a k x k copy
+            # per backward pass)
+            dW = dW.mul_(mask) if mask is not None else dW.tril_(-1)
         return dA, dW, None, None, None, None
 
 
