@@ -145,6 +145,27 @@ def _evolved_module(args) -> tuple[FreeNetModule, np.ndarray]:
     return clf.net_.module_, X
 
 
+def _module_and_inputs(k: int, args, rng, dtype) -> tuple[FreeNetModule, dict]:
+    """A module of ``k`` neurons in eval mode, and random inputs per batch size."""
+    module = FreeNetModule(
+        N_FEATURES, k, N_CLASSES, activation=args.activation, dtype=args.dtype
+    )
+    module.eval()
+    X_by_rows = {
+        n: torch.from_numpy(rng.random((n, N_FEATURES))).to(dtype) for n in args.rows
+    }
+    return module, X_by_rows
+
+
+def _set_graph(module: FreeNetModule, G: np.ndarray, dtype) -> float:
+    """Give ``module`` the graph ``G`` with random weights; return the kept fraction."""
+    k = module.k
+    module.set_adjacency(G)
+    with torch.no_grad():  # weights for the kept edges (new edges start at 0)
+        module.weight.copy_(torch.randn(k, k, dtype=dtype) / k**0.5)
+    return module.n_edges() / max(1, k * (k - 1) // 2)
+
+
 def _time_cells(args, rng, dtype, clock) -> list[float]:
     """Time the graphs that bench_table2 evolved (random weights on their edges).
 
@@ -169,18 +190,8 @@ def _time_cells(args, rng, dtype, clock) -> list[float]:
             if not found:
                 continue
             rec = found[0]
-            module = FreeNetModule(
-                N_FEATURES, k, N_CLASSES, activation=args.activation, dtype=args.dtype
-            )
-            module.eval()
-            module.set_adjacency(unpack_adjacency(rec["adjacency"], k))
-            with torch.no_grad():
-                module.weight.copy_(torch.randn(k, k, dtype=dtype) / k**0.5)
-            X_by_rows = {
-                n: torch.from_numpy(rng.random((n, N_FEATURES))).to(dtype)
-                for n in args.rows
-            }
-            kept = module.n_edges() / max(1, k * (k - 1) // 2)
+            module, X_by_rows = _module_and_inputs(k, args, rng, dtype)
+            kept = _set_graph(module, unpack_adjacency(rec["adjacency"], k), dtype)
             label = f"{method.split()[0][:5]} {rec['dataset'][:5]} k={k}"
             speedups += _row(label, kept, module, X_by_rows, args, clock)
     return speedups
@@ -243,20 +254,9 @@ def main(argv: list[str] | None = None) -> None:
 
     all_speedups: list[float] = []
     for k in args.ks:
-        module = FreeNetModule(
-            N_FEATURES, k, N_CLASSES, activation=args.activation, dtype=args.dtype
-        )
-        module.eval()
-        X_by_rows = {
-            n: torch.from_numpy(rng.random((n, N_FEATURES))).to(dtype)
-            for n in args.rows
-        }
+        module, X_by_rows = _module_and_inputs(k, args, rng, dtype)
         for fraction in args.fractions:
-            G = _random_graph(k, fraction, rng)
-            module.set_adjacency(G)
-            with torch.no_grad():  # weights for the kept edges (new edges start at 0)
-                module.weight.copy_(torch.randn(k, k, dtype=dtype) / k**0.5)
-            kept = module.n_edges() / max(1, k * (k - 1) // 2)
+            kept = _set_graph(module, _random_graph(k, fraction, rng), dtype)
             all_speedups += _row(f"k={k} rnd", kept, module, X_by_rows, args, clock)
 
     if args.evolved:
