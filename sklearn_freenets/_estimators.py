@@ -240,6 +240,7 @@ class _BaseFreeNet(BaseEstimator):
         "evolve_every_batches": [Interval(Integral, 1, None, closed="left"), None],
         "evolve_patience": [Interval(Integral, 1, None, closed="left")],
         "rule": [StrOptions(set(RULES)), callable],
+        "revive_dead": ["boolean"],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "initial_graph": [StrOptions({"dense", "empty"}), "array-like"],
         "skip": ["boolean"],
@@ -281,6 +282,7 @@ class _BaseFreeNet(BaseEstimator):
         evolve_every_batches=None,
         evolve_patience=1,
         rule="paper",
+        revive_dead=False,
         activation="relu",
         initial_graph="empty",
         skip=False,
@@ -312,6 +314,7 @@ class _BaseFreeNet(BaseEstimator):
         self.evolve_every_batches = evolve_every_batches
         self.evolve_patience = evolve_patience
         self.rule = rule
+        self.revive_dead = revive_dead
         self.activation = activation
         self.initial_graph = initial_graph
         self.skip = skip
@@ -528,6 +531,7 @@ class _BaseFreeNet(BaseEstimator):
                 verbose=bool(self.verbose),
                 rule=self.rule,
                 patience=self.evolve_patience,
+                revive_dead=self.revive_dead,
             )
             evolve = (
                 FreeEvolve(**schedule)
@@ -770,6 +774,12 @@ k : int, default=100
         stats, epsilon) -> adjacency`` gets the current boolean ``(k, k)`` graph
         and the round's :class:`~sklearn_freenets._evolve.ActivityStats` and
         returns the new graph (its strictly lower triangle is used).
+    revive_dead : bool, default=False
+        After each round's rule, revive the neurons that never fired on the
+        round's activity sample: draw their incoming weights afresh and set
+        their outgoing weights to 0, so the function is unchanged but the
+        neurons fire and learn again (a dead ReLU neuron gets no gradient). The
+        rounds' records count them (``n_revived``).
     activation : {"relu", "squared_relu", "tanh"}, default="relu"
         Neuron nonlinearity; ``squared_relu`` is ``max(0, z) ** 2``. A neuron is
         *active* when its pre-activation is positive.
@@ -911,9 +921,10 @@ adjacency_ : ndarray of shape (k, k), dtype=bool
         ``n_dead`` (neurons that never fired on the activity sample),
         ``n_always_active``, ``n_pruned_touching_dead`` /
         ``n_pruned_both_dead`` / ``n_added_touching_dead`` (edges with one or
-        both ends dead), ``activity_rates`` (each neuron's fraction of active
-        samples); and ``ncam`` / ``ncim`` (the strictly lower triangles of the
-        co-activation and co-inactivation matrices).
+        both ends dead), ``n_revived`` (neurons revived, see ``revive_dead``),
+        ``activity_rates`` (each neuron's fraction of active samples); and
+        ``ncam`` / ``ncim`` (the strictly lower triangles of the co-activation
+        and co-inactivation matrices).
     net_ : skorch.NeuralNet
         The fitted skorch net; ``net_.module_`` is the torch module and
         ``net_.history`` has one row per epoch.
@@ -1243,6 +1254,7 @@ class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
         evolve_every_batches=None,
         evolve_patience=1,
         rule="paper",
+        revive_dead=False,
         activation="relu",
         initial_graph="empty",
         skip=False,
@@ -1276,6 +1288,7 @@ class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
             evolve_every_batches=evolve_every_batches,
             evolve_patience=evolve_patience,
             rule=rule,
+            revive_dead=revive_dead,
             activation=activation,
             initial_graph=initial_graph,
             skip=skip,

@@ -468,6 +468,15 @@ class FreeEvolve(Callback):
         adjacency`` (see the module's docstring).
     patience : int, default=1
         Consecutive rounds without a change after which evolution settles.
+    revive_dead : bool, default=False
+        After the rule, revive the neurons that never fired on the round's
+        activity sample: re-draw their incoming weights and zero their outgoing
+        ones, then shift their biases so that each fires on half of the
+        activity sample (see
+        :meth:`~sklearn_freenets._module.FreeNetModule.revive_neurons`; the
+        function is unchanged), with their optimizer moments reset. A dead
+        ReLU neuron gets no gradient and so never recovers by itself. The record
+        counts them under ``n_revived``.
     """
 
     def __init__(
@@ -483,6 +492,7 @@ class FreeEvolve(Callback):
         keep_matrices: bool = True,
         rule: str | Rule = "paper",
         patience: int = 1,
+        revive_dead: bool = False,
     ) -> None:
         self.epsilon = epsilon
         self.max_rounds = max_rounds
@@ -495,6 +505,7 @@ class FreeEvolve(Callback):
         self.keep_matrices = keep_matrices
         self.rule = rule
         self.patience = patience
+        self.revive_dead = revive_dead
 
     def on_train_begin(self, net: Any, X: Any = None, **kwargs: Any) -> None:
         self.data_ = X
@@ -572,11 +583,20 @@ class FreeEvolve(Callback):
         step = apply_rule(self.rule, G, stats, self.epsilon)
         if step.changed:
             module.set_adjacency(step.adjacency)
-            _reset_optimizer_moments(net, module, step.added)
+            _reset_optimizer_moments(net, module.weight, step.added)
+        dead = stats.dead
+        revived = dead if self.revive_dead else np.zeros_like(dead)
+        if revived.any():
+            module.eval()
+            try:
+                Xs = to_tensor(X, device=net.device)
+                module.revive_neurons(revived, Xs, batch_size=self.batch_size)
+            finally:
+                module.train(was_training)
+            _reset_neuron_moments(net, module, revived)
         last = net.history[-1]
         epochs_before = len(net.history) - 1
         per_epoch = self._steps_per_epoch(net, data)
-        dead = stats.dead
         touches_dead = dead[:, None] | dead[None, :]
         record: dict[str, Any] = {
             "round": n_done + 1,
@@ -599,6 +619,7 @@ class FreeEvolve(Callback):
             "n_pruned_touching_dead": int((step.pruned & touches_dead).sum()),
             "n_pruned_both_dead": int((step.pruned & dead[:, None] & dead).sum()),
             "n_added_touching_dead": int((step.added & touches_dead).sum()),
+            "n_revived": int(revived.sum()),
             "activity_rates": stats.rates.astype(np.float32),
         }
         if self.keep_matrices:
@@ -613,6 +634,7 @@ class FreeEvolve(Callback):
                 f"[FreeEvolve] round {record['round']} ({where}): "
                 f"+{record['n_added']} added, -{record['n_pruned']} pruned, "
                 f"{record['n_edges']} edges, {record['n_dead']} dead neurons"
+                + (f" ({record['n_revived']} revived)" if self.revive_dead else "")
                 + ("" if step.changed else " (unchanged)")
             )
         return record
@@ -663,13 +685,31 @@ def _write(line: str) -> None:
     tqdm.write(line)
 
 
-def _reset_optimizer_moments(net: Any, module: Any, added: NDArray[np.bool_]) -> None:
-    """Zero the optimizer state of newly added edges, so they start afresh."""
+def _reset_optimizer_moments(net: Any, param: Any, entries: NDArray[np.bool_]) -> None:
+    """Zero the optimizer state of ``param`` at the boolean mask ``entries``.
+
+    Newly added edges and revived neurons start afresh: no momentum or second
+    moment carried over from before.
+    """
     optimizer = getattr(net, "optimizer_", None)
-    state = optimizer.state.get(module.weight) if optimizer is not None else None
-    if not added.any() or not state:
+    state = optimizer.state.get(param) if optimizer is not None else None
+    if not entries.any() or not state:
         return
-    mask = torch.as_tensor(added, device=module.weight.device)
+    mask = torch.as_tensor(entries, device=param.device)
     for value in state.values():
         if torch.is_tensor(value) and value.shape == mask.shape:
             value[mask] = 0
+
+
+def _reset_neuron_moments(net: Any, module: Any, neurons: NDArray[np.bool_]) -> None:
+    """Zero the optimizer state of every weight that ``revive_neurons`` re-drew."""
+    k = module.k
+    enc = module.encoder
+    rows = np.repeat(neurons[:, None], enc.in_features, axis=1)
+    _reset_optimizer_moments(net, enc.weight, rows)
+    _reset_optimizer_moments(net, enc.bias, neurons)
+    _reset_optimizer_moments(
+        net, module.weight, np.broadcast_to(neurons[:, None], (k, k)) | neurons
+    )
+    cols = np.repeat(neurons[None, :], module.decoder.out_features, axis=0)
+    _reset_optimizer_moments(net, module.decoder.weight, cols)

@@ -318,6 +318,47 @@ class FreeNetModule(nn.Module):
         self.adjacency.copy_(G)
         self.__dict__["_graph_cache"] = None
 
+    @torch.no_grad()
+    def revive_neurons(
+        self, neurons: ArrayLike, X: torch.Tensor | None = None, batch_size: int = 4096
+    ) -> None:
+        """Re-draw the incoming weights of ``neurons`` and zero their outgoing ones.
+
+        For each neuron ``i`` in the boolean mask or index array ``neurons``: its
+        encoder row and bias are drawn uniform in ``+-sqrt(6 / (d + k))`` (the
+        Glorot bound of the encoder) and its incoming recurrent weights
+        ``W[i, :]`` uniform in ``+-1/sqrt(n_in)`` as in
+        :meth:`reset_recurrent_weights`; its outgoing weights (``W[:, i]`` and
+        the decoder's column ``i``) are set to 0. A dead ReLU neuron outputs 0,
+        so the network's function does not change, but its outgoing weights get
+        gradients again (the ReDo recipe of Sokar et al., 2023). With rows ``X``,
+        each bias is then shifted so that the neuron's pre-activation has median
+        0 on ``X``: the neuron fires on half of those rows (a random draw alone
+        can leave it silent). The graph is unchanged.
+        """
+        idx = torch.as_tensor(np.flatnonzero(_neuron_mask(neurons, self.k)))
+        if idx.numel() == 0:
+            return
+        idx = idx.to(self.weight.device)
+        enc = self.encoder
+        bound = (6.0 / (enc.in_features + enc.out_features)) ** 0.5
+        enc.weight[idx] = torch.empty_like(enc.weight[idx]).uniform_(-bound, bound)
+        enc.bias[idx] = torch.empty_like(enc.bias[idx]).uniform_(-bound, bound)
+        fan_in = self.adjacency[idx].sum(dim=1).clamp(min=1).to(self.weight.dtype)
+        rows = torch.empty_like(self.weight[idx]).uniform_(-1.0, 1.0)
+        self.weight[idx] = rows / fan_in.sqrt().unsqueeze(1)
+        self.weight[:, idx] = 0
+        self.decoder.weight[:, idx] = 0
+        if X is not None and len(X):
+            # Revived neurons feed nothing, so their biases move only their own z.
+            Z = torch.cat(
+                [
+                    self.hidden(X[start : start + batch_size])[1][:, idx]
+                    for start in range(0, len(X), batch_size)
+                ]
+            )
+            enc.bias[idx] -= Z.median(dim=0).values
+
     def __getstate__(self) -> dict:
         # The graph cache is derived data tied to this object's buffer: not pickled.
         state = self.__dict__.copy()
@@ -337,6 +378,18 @@ class FreeNetModule(nn.Module):
             f"k={self.k}, activation={self.activation!r}, edges={self.n_edges()}, "
             f"skip={self.skip is not None}"
         )
+
+
+def _neuron_mask(neurons: ArrayLike, k: int) -> np.ndarray:
+    """A boolean mask of ``k`` neurons from a mask or an array of indices."""
+    arr = np.asarray(neurons)
+    if arr.dtype == bool:
+        if arr.shape != (k,):
+            raise ValueError(f"a neuron mask must have shape ({k},), got {arr.shape}")
+        return arr
+    mask = np.zeros(k, dtype=bool)
+    mask[arr.astype(np.intp)] = True
+    return mask
 
 
 def n_parameters(

@@ -21,6 +21,7 @@ from sklearn_freenets._evolve import (
     strictly_lower,
     usage_rule,
 )
+from sklearn_freenets._module import FreeNetModule
 
 
 def _random_stats(rng, n=200, k=7, weight=None):
@@ -275,3 +276,65 @@ def test_bad_schedule_parameters(iris, params, match):
     X, y = iris
     with pytest.raises(InvalidParameterError, match=match):
         FreeNetClassifier(k=4, **params).fit(X, y)
+
+
+class _KillFirstThree(Callback):
+    """Neurons 0-2 never fire: a bias far below any input."""
+
+    def on_train_begin(self, net, **kwargs):
+        with torch.no_grad():
+            net.module_.encoder.bias[:3] = -1e3
+
+
+def test_revive_neurons_keeps_the_function_and_wakes_them():
+    """Check revival: same outputs, the neurons fire, outgoing weights are 0."""
+    torch.manual_seed(0)
+    module = FreeNetModule(5, 6, 3, initial_graph="dense", dtype="float64")
+    X = torch.rand(50, 5, dtype=torch.float64)
+    with torch.no_grad():
+        module.encoder.bias[[1, 4]] = -1e3
+        before = module(X)
+        _, Z = module.hidden(X)
+    assert not (Z[:, [1, 4]] > 0).any()
+    module.revive_neurons(np.array([1, 4]), X)
+    with torch.no_grad():
+        after = module(X)
+        _, Z = module.hidden(X)
+    assert_allclose(after.numpy(), before.numpy(), rtol=0, atol=1e-12)
+    assert_allclose((Z[:, [1, 4]] > 0).double().mean(dim=0).numpy(), 0.5, atol=0.03)
+    assert not module.decoder.weight[:, [1, 4]].any()
+    assert not module.weight[:, [1, 4]].any()
+    assert module.weight[4, [0, 2, 3]].abs().min() > 0  # edges in from live neurons
+    assert module.n_edges() == 15  # the graph is unchanged
+    with pytest.raises(ValueError, match="shape"):
+        module.revive_neurons(np.zeros(5, dtype=bool))
+
+
+@pytest.mark.parametrize("revive", [False, True])
+def test_revive_dead_option(iris, revive):
+    """Check ``revive_dead``: dead neurons revived, recorded, and firing after."""
+    X, y = iris
+    clf = FreeNetClassifier(
+        k=8,
+        initial_graph="dense",
+        evolve_rounds=1,
+        evolve_every=1,
+        max_epochs=3,
+        n_iter_no_change=np.inf,
+        revive_dead=revive,
+        random_state=0,
+        net_params={"callbacks": [_KillFirstThree()]},
+    )
+    clf.fit(X, y)
+    (record,) = clf.evolution_history_
+    assert record["n_dead"] >= 3
+    assert record["n_revived"] == (record["n_dead"] if revive else 0)
+    module = clf.net_.module_
+    with torch.no_grad():
+        _, Z = module.hidden(torch.as_tensor(X, dtype=torch.float32))
+    fired = (Z[:, :3] > 0).any(dim=0).numpy()
+    assert fired.all() if revive else not fired.any()
+    # The revived neurons' decoder columns were zeroed (Glorot draws them up to
+    # 0.7): only the two steps after the round (lr 1e-3) moved them.
+    if revive:
+        assert module.decoder.weight[:, :3].abs().max() < 0.05

@@ -66,13 +66,16 @@ def matched_width(k: int, n_features: int, n_classes: int) -> int:
     return k + int(round(dense_edges(k) / (n_features + 1 + n_classes)))
 
 
-def _evolving(epsilon: float, graph: str = "dense", rule: str = "paper") -> Callable:
+def _evolving(
+    epsilon: float, graph: str = "dense", rule: str = "paper", **options: Any
+) -> Callable:
     def params(k: int, d: int, c: int) -> tuple[int, dict[str, Any]]:
         return k, {
             "initial_graph": graph,
             "epsilon": epsilon,
             "rule": rule,
             **EVOLUTION,
+            **options,
         }
 
     return params
@@ -107,6 +110,11 @@ METHODS: dict[str, tuple[str, float | None, str | None, Callable]] = {
     ),
     "contribution eps=0.5": (
         "contribution", 0.5, "contribution", _evolving(0.5, rule="contribution"),
+    ),
+    # The paper's rule, and neurons that never fired revived after every round
+    # (revive_dead=True): added after the first 249 cells had run.
+    "revival eps=0.25": (
+        "revival", 0.25, "paper", _evolving(0.25, revive_dead=True),
     ),
 }  # fmt: skip
 
