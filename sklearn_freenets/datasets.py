@@ -31,7 +31,6 @@ import shutil
 import struct
 import tempfile
 import textwrap
-import urllib.request
 import warnings
 import zipfile
 from collections.abc import Callable, Sequence
@@ -41,7 +40,7 @@ from typing import BinaryIO, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.datasets import get_data_home
+from sklearn.datasets import fetch_file, get_data_home
 from sklearn.model_selection import train_test_split
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import (
@@ -58,7 +57,8 @@ __all__ = ["load_emnist", "load_fashion_mnist", "load_mnist"]
 DATA_ENV_VAR = "SKLEARN_FREENETS_DATA"
 
 # Download locations. They are read at call time, so tests (or users behind a local
-# mirror) can point them elsewhere, ``file://`` URLs included.
+# mirror) can point them elsewhere, ``file://localhost/...`` URLs included
+# (scikit-learn's fetch_file, which downloads them, wants a host in the URL).
 _MNIST_MIRRORS: tuple[str, ...] = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://yann.lecun.com/exdb/mnist/",
@@ -68,7 +68,8 @@ _FASHION_MNIST_MIRRORS: tuple[str, ...] = (
 )
 _EMNIST_ZIP_URL = "https://biometrics.nist.gov/cs_links/EMNIST/gzip.zip"
 _EMNIST_ZIP_NAME = "gzip.zip"
-_DOWNLOAD_TIMEOUT = 60.0
+# scikit-learn's fetch_file retries a failed HTTP download this often.
+_DOWNLOAD_RETRIES = 2
 _CACHE_FORMAT = 1
 
 _IMAGE_MAGIC = 0x00000803
@@ -447,29 +448,28 @@ def _load_idx(
 # ------------------------------------------------------------------------ download
 
 
-def _fetch_url(url: str, dest: Path) -> Path:
-    """Stream ``url`` into ``dest.part`` (removed on failure) and return that path."""
+def _download(url: str, dest: Path, spec: _FileSpec | None = None) -> None:
+    """Download ``url`` to ``dest`` with scikit-learn's :func:`fetch_file`.
+
+    ``fetch_file`` writes to a temporary file, checks the sha256 (when known) and
+    only then moves it to ``dest``; the byte size (the only checksum of some EMNIST
+    files) is checked here, and a file that fails it is deleted.
+    """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
+    path = fetch_file(
+        url,
+        folder=dest.parent,
+        local_filename=dest.name,
+        sha256=None if spec is None else spec.sha256,
+        n_retries=_DOWNLOAD_RETRIES,
+    )
+    if spec is None:
+        return
     try:
-        with urllib.request.urlopen(url, timeout=_DOWNLOAD_TIMEOUT) as resp:
-            with open(part, "wb") as fh:
-                shutil.copyfileobj(resp, fh, 1 << 20)
+        _check_file(Path(path), spec, source=f"Downloaded file (from {url})")
     except BaseException:
-        part.unlink(missing_ok=True)
+        Path(path).unlink(missing_ok=True)
         raise
-    return part
-
-
-def _download(url: str, dest: Path, spec: _FileSpec) -> None:
-    """Download ``url`` to ``dest``, checking size and sha256 before it is kept."""
-    part = _fetch_url(url, dest)
-    try:
-        _check_file(part, spec, source=f"Downloaded file (from {url})")
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-    os.replace(part, dest)
 
 
 def _download_from_mirrors(
@@ -496,12 +496,11 @@ def _download_emnist(folder: Path, specs: list[_FileSpec]) -> None:
     archive = folder / _EMNIST_ZIP_NAME
     if not archive.exists():
         try:
-            part = _fetch_url(_EMNIST_ZIP_URL, archive)
+            _download(_EMNIST_ZIP_URL, archive)
         except OSError as exc:
             raise OSError(
                 f"Could not download the EMNIST archive {_EMNIST_ZIP_URL}: {exc}"
             ) from exc
-        os.replace(part, archive)
     try:
         with zipfile.ZipFile(archive) as zf:
             members = {Path(m).name: m for m in zf.namelist()}
