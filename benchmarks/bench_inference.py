@@ -47,17 +47,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from sklearn_freenets import _kernel  # noqa: E402
-from sklearn_freenets._module import FreeNetModule  # noqa: E402
+from sklearn_freenets import _kernel
+from sklearn_freenets._module import FreeNetModule
 
 N_FEATURES = 784
 N_CLASSES = 10
@@ -174,7 +171,6 @@ def _time_cells(args, rng, dtype, clock) -> list[float]:
     """
     import json
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     from table2.run import unpack_adjacency
 
     speedups: list[float] = []

@@ -55,15 +55,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from table2 import common, plots, report, run  # noqa: E402
+from table2 import common, plots, report, run
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -2,15 +2,10 @@
 """Tests of the Table 2 benchmark's bookkeeping: choices on validation, pairing."""
 
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-
-from table2 import common, report, run  # noqa: E402
+from table2 import common, report, run
 
 
 def _record(dataset, method, k, seed, accuracy, valid):

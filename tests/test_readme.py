@@ -39,9 +39,6 @@ def test_torch_requirement_admits_the_pinned_cpu_build():
 
 def test_readme_tabular_table_is_the_committed_result():
     """Check that README's tabular table is the one bench_tabular.py last wrote."""
-    import sys
-
-    sys.path.insert(0, str(ROOT / "benchmarks"))
     import bench_tabular as bench
 
     report = (ROOT / "benchmarks" / "results" / "tabular" / "tabular.md").read_text()
@@ -56,9 +53,6 @@ def test_readme_tabular_table_is_the_committed_result():
 
 def test_readme_table2_summary_is_the_committed_result():
     """Check that README's Table 2 summary is what the committed cells give."""
-    import sys
-
-    sys.path.insert(0, str(ROOT / "benchmarks"))
     from table2 import common, report
 
     records = common.load_records(common.RESULTS)
