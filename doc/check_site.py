@@ -8,18 +8,21 @@ doc/_build/html``), then run::
 
 ``BUILD_DIR`` defaults to ``doc/_build/html``. The checks:
 
-1. ``index.html``, the user guide, Theorem 1, API reference and gallery pages exist,
+1. ``index.html``, the user guide, Theorem 1, API reference, benchmarks and gallery
+   pages exist,
    and so does one API page for every public name: ``sklearn_freenets.__all__`` and
    the ``__all__`` of ``theory``, ``plotting`` and ``datasets``.
 2. Every internal link of every page (``href`` and ``src``) points to a file that
    exists, and its ``#fragment`` to an ``id`` in that file.
 3. No page's text contains "Traceback" or "WARNING" (a failed example or a
    docutils message that ended up in the output).
-4. Headless Chromium opens the index, an API page, the gallery and one example:
+4. Headless Chromium opens the index, an API page, the gallery, one example and
+   the benchmarks page:
    the page title and main heading are there, the theme's scripts ran (they set
    ``data-theme`` on ``<html>``), the header is laid out, every image loaded (the
-   gallery's thumbnails; figures, when the examples were executed) and the
-   browser console shows no error. Chromium is looked up as ``$CHROMIUM``, else
+   gallery's thumbnails, the example's figures, the benchmark plots), the example
+   and the benchmarks page show their figures, and the browser console shows no
+   error. Chromium is looked up as ``$CHROMIUM``, else
    ``chromium``, ``chromium-browser`` or ``google-chrome`` on the ``PATH``; without
    it the script fails, unless ``--no-browser`` skips this check (and says so).
    ``--screenshots DIR`` also saves a PNG of each of these pages.
@@ -48,14 +51,18 @@ PAGES = [
     "user_guide.html",
     "theory.html",
     "api.html",
+    "benchmarks.html",
     "auto_examples/index.html",
 ]
-BROWSER_PAGES = [
-    "index.html",
-    "generated/sklearn_freenets.FreeNetClassifier.html",
-    "auto_examples/index.html",
-    "auto_examples/plot_theorem1.html",
-]
+# The pages opened in Chromium, with the number of figures (images under
+# ``_images/``: the gallery's executed figures, the benchmarks' plots) each must show.
+BROWSER_PAGES = {
+    "index.html": 0,
+    "generated/sklearn_freenets.FreeNetClassifier.html": 0,
+    "auto_examples/index.html": 0,
+    "auto_examples/plot_theorem1.html": 1,
+    "benchmarks.html": 8,
+}
 FORBIDDEN = ("Traceback", "WARNING")
 
 
@@ -206,7 +213,7 @@ def check_browser(build: Path, chromium: str, screenshots: Path | None) -> list[
     ]
     with tempfile.TemporaryDirectory() as tmp:
         flags.append(f"--user-data-dir={Path(tmp) / 'profile'}")
-        for rel in BROWSER_PAGES:
+        for rel, n_figures in BROWSER_PAGES.items():
             page = build / rel
             if not page.is_file():
                 problems.append(f"browser: {rel} does not exist")
@@ -232,7 +239,7 @@ def check_browser(build: Path, chromium: str, screenshots: Path | None) -> list[
                     f"browser: {rel}: no result ({raw or run.stderr[-500:]!r})"
                 )
                 continue
-            problems += [f"browser: {rel}: {p}" for p in _judge(result)]
+            problems += [f"browser: {rel}: {p}" for p in _judge(result, n_figures)]
             errors = [
                 line
                 for line in run.stderr.splitlines()
@@ -260,7 +267,7 @@ def check_browser(build: Path, chromium: str, screenshots: Path | None) -> list[
     return problems
 
 
-def _judge(result: dict) -> list[str]:
+def _judge(result: dict, n_figures: int = 0) -> list[str]:
     problems = []
     if "error" in result:
         return [f"could not read the page: {result['error']}"]
@@ -277,13 +284,19 @@ def _judge(result: dict) -> list[str]:
     for src, width in result.get("images", []):
         if not width:
             problems.append(f"image did not load: {src}")
+    figures = [src for src, _ in result.get("images", []) if "_images/" in src]
+    if len(figures) < n_figures:
+        problems.append(
+            f"{len(figures)} figures, expected at least {n_figures} (were the "
+            "examples run? see doc/conf.py)"
+        )
     return problems
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "build", nargs="?", default=ROOT / "docs" / "_build" / "html", type=Path
+        "build", nargs="?", default=ROOT / "doc" / "_build" / "html", type=Path
     )
     parser.add_argument("--no-browser", action="store_true", help="skip check 4")
     parser.add_argument("--screenshots", type=Path, help="save page screenshots here")

@@ -27,6 +27,7 @@ The same code runs on a multi-machine cluster by connecting the
 # %%
 # The imports run in every process, the worker processes included; only the
 # last cell, under the ``__main__`` guard, runs in the main process alone.
+import logging
 import time
 
 import joblib
@@ -186,15 +187,20 @@ def plot_results(table):
 # Start the cluster, describe it, run the search and shut everything down.
 # Leaving the ``with`` block closes the client and the cluster, which stops
 # the worker processes. On a busy machine a worker that imported torch can
-# take a few seconds to exit; dask then logs "Worker process still alive
-# after 4.0 seconds, killing", which is harmless here.
+# take a few seconds to exit, and dask would log a warning that it killed it
+# (harmless here); ``silence_logs=logging.ERROR`` keeps dask's own log to
+# errors.
 
 if __name__ == "__main__":
     print(__doc__)
     X, y = load_breast_cancer(return_X_y=True)
     with (
         LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster) as client,
     ):
