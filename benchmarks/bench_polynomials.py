@@ -17,7 +17,8 @@ experiment and prints the authors' FreeNet MSE beside ours for four models:
   FreeEvolve has nothing to prune) and the linear skip;
 - ``mlp_relu`` and ``mlp_sqrelu``: ``Linear(1, k1) -> act -> Linear(k1, k2) -> act
   -> Linear(k2, 1)`` with ``k1 = ceil(k / 2)``, ``k2 = k - k1`` (ReLU and squared
-  ReLU), plain torch modules trained through ``skorch.NeuralNetRegressor``;
+  ReLU), plain torch modules trained by the estimators' own skorch net
+  (``FreeNetTrainer``) and callbacks;
 - ``exact``: :func:`sklearn_freenets.theory.polynomial_freenet`, the exact
   construction, where ``theory.neurons_needed(N) <= k`` (``k`` neurons reach degree
   2, 2, 4, 4, 8, 8, 12, 12, ...); otherwise the table says ``n/a (needs X)``.
@@ -25,7 +26,7 @@ experiment and prints the authors' FreeNet MSE beside ours for four models:
 Every trained model uses the same recipe, in float64, through skorch: full-batch
 training on the 1,000 points, Adam (learning rate ``--lr``, cosine-annealed to
 ``lr / 1000``) for ``--adam-epochs`` epochs, then L-BFGS (strong Wolfe line search,
-``--lbfgs-iter`` iterations per epoch) for ``--lbfgs-epochs`` epochs, the weights with
+20 iterations per epoch) for ``--lbfgs-epochs`` epochs, the weights with
 the lowest *training* loss kept, and a data-dependent start: each neuron's bias is
 shifted so that its pre-activation is at least 0.1 on the training inputs (a
 squared-ReLU neuron that starts dead never gets a gradient), then the output layer is
@@ -39,10 +40,11 @@ init="active", keep_best=True)`` (``n_iter_no_change=np.inf``: exactly
 ``adam_epochs`` Adam epochs, no stopping criterion; ``standardize_targets=False``:
 trained on ``y`` itself, as the MLPs are; ``init="active"`` includes the
 least-squares output; ``--start shift`` is not available for it and runs as
-``active``, ``--start default`` is ``init="torch"``; its L-BFGS epochs have the
-library's fixed 20 iterations). The MLPs are plain skorch nets, not FreeNet
-estimators, so they get the same recipe as the skorch callbacks and the full-batch
-iterator below.
+``active``, ``--start default`` is ``init="torch"``). The MLPs are not FreeNet
+estimators, so they are trained by the pieces the estimator is built from: its
+skorch net class ``FreeNetTrainer`` (full-batch tensors and the L-BFGS polish of
+``polish_epochs``) and its ``CosineLR`` and ``KeepBest`` callbacks; only their
+start (``mlp_active_start``, layer by layer) is their own.
 
 Data, per configuration and seed: ``a ~ U[-1, 1]`` from ``default_rng([seed, N])``
 (so the same ``a`` for ``k = 4`` and ``k = 8``), 1,000 training inputs uniform in
@@ -81,7 +83,6 @@ size.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import math
 import os
@@ -94,11 +95,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from skorch import NeuralNetRegressor
-from skorch.callbacks import Callback, LRScheduler
 from torch import nn
 
 from sklearn_freenets import FreeNetRegressor, theory
+from sklearn_freenets._callbacks import CosineLR, KeepBest
+from sklearn_freenets._training import (
+    POLISH_ITER,
+    FreeNetTrainer,
+    TensorBatches,
+    TrainingData,
+)
 
 #: (N, neurons) -> the authors' FreeNet test MSE (mean of 5 seeds).
 AUTHORS = {
@@ -122,163 +128,29 @@ ROOT = Path(__file__).resolve().parent / "results"
 
 
 # --------------------------------------------------------------------------------------
-# Training pieces of the MLPs (the FreeNet has them as estimator parameters)
+# The MLPs' start (the FreeNet's is the estimator's init="active")
 # --------------------------------------------------------------------------------------
-class FullBatch:
-    """A skorch iterator yielding the whole dataset as one batch (no collation).
+@torch.no_grad()
+def mlp_active_start(module, X, y, margin=0.1, lstsq=True, shift=True):
+    """A data-dependent start for the layered MLP, as ``init="active"`` for a FreeNet.
 
-    Full-batch training on 1,000 rows through a ``DataLoader`` spends most of its
-    time collating single rows; this yields ``dataset[:]`` (a slice: an index array
-    would be type-checked element by element) once per epoch.
+    Layer by layer, a unit whose smallest pre-activation on the training inputs is
+    below ``margin`` gets its bias raised by the difference (a squared-ReLU unit that
+    starts dead never gets a gradient); then the output layer is set to the
+    least-squares fit of the targets on the last hidden layer, so training starts
+    from the best output layer for the initial features.
     """
-
-    def __init__(self, dataset, batch_size=None, shuffle=False, **kwargs):
-        self.dataset = dataset
-
-    def __iter__(self):
-        yield self.dataset[slice(None)]
-
-    def __len__(self):
-        return 1
-
-
-class ActiveStart(Callback):
-    """A data-dependent start: every neuron active, the output layer least-squares.
-
-    Neurons are visited in order (FreeNet: neuron by neuron, the later ones reading
-    the earlier ones; MLP: layer by layer); a neuron whose smallest pre-activation on
-    the training inputs is below ``margin`` gets its bias raised by the difference (a
-    squared-ReLU neuron that starts dead never gets a gradient). Then the output
-    layer (FreeNet: decoder, its bias and the linear skip) is set to the
-    least-squares fit of the targets on the hidden features, so training starts from
-    the best output layer for the initial features instead of from outputs that the
-    raised biases have made large.
-    """
-
-    def __init__(self, margin=0.1, lstsq=True, shift=True):
-        self.margin = margin
-        self.lstsq = lstsq
-        self.shift = shift
-
-    def on_train_begin(self, net, X=None, y=None, **kwargs):
-        module = net.module_
-        param = next(module.parameters())
-        X = torch.as_tensor(np.asarray(X), dtype=param.dtype, device=param.device)
-        with torch.no_grad():
-            if hasattr(module, "preactivations"):  # FreeNetModule
-                for i in range(module.k if self.shift else 0):
-                    low = module.preactivations(X)[:, i].min()
-                    module.encoder.bias[i] += torch.clamp(self.margin - low, min=0)
-                H = module.hidden(X)[0]
-                out = [module.decoder.weight]
-                if module.skip is not None:
-                    H = torch.cat([H, X], dim=1)
-                    out.append(module.skip.weight)
-                bias = module.decoder.bias
-            else:  # MLP below
-                H = X
-                for layer in module.hidden_layers:
-                    z = layer(H)
-                    if self.shift:
-                        low = z.min(dim=0).values
-                        layer.bias += torch.clamp(self.margin - low, min=0)
-                    H = module.act(layer(H))
-                out, bias = [module.out.weight], module.out.bias
-            if self.lstsq and y is not None:
-                Y = torch.as_tensor(np.asarray(y), dtype=param.dtype).reshape(
-                    len(X), -1
-                )
-                F = torch.cat([H, torch.ones_like(H[:, :1])], dim=1)
-                sol = torch.linalg.lstsq(F, Y, driver="gelsd").solution
-                start = 0
-                for weight in out:
-                    weight.copy_(sol[start : start + weight.shape[1]].T)
-                    start += weight.shape[1]
-                bias.copy_(sol[-1])
-
-
-class SwitchToLBFGS(Callback):
-    """After epoch ``at_epoch``, replace the optimizer by L-BFGS (full batch)."""
-
-    def __init__(self, at_epoch, max_iter=20):
-        self.at_epoch = at_epoch
-        self.max_iter = max_iter
-
-    def on_epoch_end(self, net, **kwargs):
-        if len(net.history) == self.at_epoch:
-            net.optimizer_ = torch.optim.LBFGS(
-                net.module_.parameters(),
-                lr=1.0,
-                max_iter=self.max_iter,
-                history_size=50,
-                line_search_fn="strong_wolfe",
-                tolerance_grad=0.0,  # the losses are tiny: never stop on scale
-                tolerance_change=0.0,
-            )
-
-
-class KeepBest(Callback):
-    """Restore the weights with the lowest training loss at the end of training.
-
-    skorch records the loss of the weights *before* each optimizer step, so those
-    weights are snapshotted at the start of each (full) batch; the final weights are
-    scored at the end.
-    """
-
-    def on_train_begin(self, net, **kwargs):
-        self.best_loss_ = math.inf
-        self.best_state_ = None
-
-    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
-        if training:
-            self.before_step_ = copy.deepcopy(net.module_.state_dict())
-
-    def on_epoch_end(self, net, **kwargs):
-        loss = net.history[-1, "train_loss"]
-        if math.isfinite(loss) and loss < self.best_loss_:
-            self.best_loss_ = loss
-            self.best_state_ = self.before_step_
-
-    def on_train_end(self, net, X=None, y=None, **kwargs):
-        if self.best_state_ is not None and X is not None:
-            with torch.no_grad():
-                Xt, yt = net.get_dataset(X, y)[slice(None)]
-                yp = net.infer(Xt)
-                final = float(net.get_loss(yp, torch.as_tensor(yt).to(yp)))
-            if not final <= self.best_loss_:
-                net.module_.load_state_dict(self.best_state_)
-        self.best_state_ = self.before_step_ = None
-
-
-def training_params(args, shift=True):
-    """skorch keyword arguments of the shared recipe (fresh callbacks each call).
-
-    ``shift=False`` (the ReLU MLP) skips the bias shift: a ReLU network whose units
-    are all active on the data is affine there, so the shift would remove its
-    nonlinearity; it keeps torch's initialisation and the least-squares output.
-    """
-    callbacks = []
-    if args.start != "default":
-        start = ActiveStart(0.1, lstsq=args.start == "active", shift=shift)
-        callbacks.append(("active_start", start))
-    callbacks += [
-        (
-            "lr_schedule",
-            LRScheduler(
-                policy=torch.optim.lr_scheduler.CosineAnnealingLR,
-                T_max=max(1, args.adam_epochs),
-                eta_min=args.lr * 1e-3,
-            ),
-        ),
-        ("keep_best", KeepBest()),
-    ]
-    if args.lbfgs_epochs:
-        callbacks.append(("lbfgs", SwitchToLBFGS(args.adam_epochs, args.lbfgs_iter)))
-    return {"iterator_train": FullBatch, "callbacks": callbacks}
-
-
-def max_epochs(args):
-    return args.adam_epochs + args.lbfgs_epochs
+    H = X
+    for layer in module.hidden_layers:
+        if shift:
+            low = layer(H).min(dim=0).values
+            layer.bias += torch.clamp(margin - low, min=0)
+        H = module.act(layer(H))
+    if lstsq:
+        F = torch.cat([H, torch.ones_like(H[:, :1])], dim=1)
+        sol = torch.linalg.lstsq(F, y.reshape(len(X), -1), driver="gelsd").solution
+        module.out.weight.copy_(sol[:-1].T)
+        module.out.bias.copy_(sol[-1])
 
 
 # --------------------------------------------------------------------------------------
@@ -336,24 +208,47 @@ def fit_freenet(X, y, k, seed, args):
 
 
 def fit_mlp(X, y, k, seed, args, activation):
+    """An MLP trained by the FreeNet estimators' trainer and callbacks.
+
+    The same skorch net class (:class:`~sklearn_freenets._training.FreeNetTrainer`:
+    full-batch tensors, the L-BFGS polish) and the same callbacks (cosine schedule,
+    best training loss kept) as ``fit_freenet``'s estimator, around a layered module.
+    """
     k1 = -(-k // 2)
-    net = NeuralNetRegressor(
+    net = FreeNetTrainer(
         MLP,
         module__k1=k1,
         module__k2=k - k1,
         module__activation=activation,
         criterion=nn.MSELoss,
+        criterion__reduction="none",
         optimizer=torch.optim.Adam,
         lr=args.lr,
-        max_epochs=max_epochs(args),
         batch_size=len(X),
+        iterator_train=TensorBatches,
         train_split=None,
         verbose=0,
-        **training_params(args, shift=activation != "relu"),
+        callbacks=[
+            ("lr_schedule", CosineLR(args.lr, args.adam_epochs, args.lr * 1e-3, 0)),
+            ("keep_best", KeepBest()),
+        ],
     )
+    Xt = torch.as_tensor(X, dtype=torch.float64)
+    yt = torch.as_tensor(y, dtype=torch.float64).reshape(-1, 1)
+    data = TrainingData(Xt, yt, torch.ones(len(X), dtype=torch.float64))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        net.fit(X, y.reshape(-1, 1))
+        net.initialize()
+        if args.start != "default":
+            # no shift for the ReLU MLP: with every unit active it is affine
+            mlp_active_start(
+                net.module_,
+                Xt,
+                yt,
+                lstsq=args.start == "active",
+                shift=activation != "relu",
+            )
+        net.train(data, args.adam_epochs, args.lbfgs_epochs)
 
     def predict(Xt):
         return net.predict(Xt).reshape(-1)
@@ -377,8 +272,7 @@ def settings(args, model):
         return {"model": model, "n_test": N_TEST}
     extra = {"shift": False} if model == "mlp_relu" else {}
     if model == "freenet":
-        # Estimator parameters (lr_schedule, polish_epochs, init, keep_best);
-        # --lbfgs-iter is fixed at the library's 20 iterations per polish epoch.
+        # Estimator parameters (lr_schedule, polish_epochs, init, keep_best).
         start = "default" if args.start == "default" else "active"
         return {
             "model": model,
@@ -398,8 +292,7 @@ def settings(args, model):
             "lr": args.lr,
             "adam_epochs": args.adam_epochs,
             "lbfgs_epochs": args.lbfgs_epochs,
-            "lbfgs_iter": args.lbfgs_iter,
-            "recipe": "fullbatch-adam-cosine-lbfgs-activestart-lstsq-keepbest-v2",
+            "recipe": "freenet-trainer-cosine-polish-activestart-lstsq-keepbest-v3",
         }
         | ({} if args.start == "active" else {"start": args.start})
     )
@@ -524,7 +417,7 @@ def recipe_text(args, seeds):
         f"{len(seeds)} seeds; target a x^N, a ~ U[-1, 1], {N_TRAIN} uniform training "
         f"points. Training (all learned models, float64, full batch): Adam lr "
         f"{args.lr:g} cosine-annealed over {args.adam_epochs} epochs, then "
-        f"{args.lbfgs_epochs} L-BFGS epochs x {args.lbfgs_iter} iterations; "
+        f"{args.lbfgs_epochs} L-BFGS epochs x {POLISH_ITER} iterations; "
         + {
             "active": "biases shifted so every neuron starts active (not in the "
             "ReLU MLP, which it would make affine) and the output layer fitted by "
@@ -568,7 +461,6 @@ def main(argv=None):
     parser.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate")
     parser.add_argument("--adam-epochs", type=int, default=None)
     parser.add_argument("--lbfgs-epochs", type=int, default=None)
-    parser.add_argument("--lbfgs-iter", type=int, default=20)
     parser.add_argument(
         "--start",
         choices=["active", "shift", "default"],

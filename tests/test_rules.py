@@ -148,6 +148,29 @@ def _fit(X, y, **params):
     return FreeNetClassifier(**{**base, **params}).fit(X, y)
 
 
+class _KillFirstThree(Callback):
+    """Neurons 0-2 never fire: a bias far below any input."""
+
+    def on_train_begin(self, net, **kwargs):
+        with torch.no_grad():
+            net.module_.encoder.bias[:3] = -1e3
+
+
+def _fit_one_round_dead_start(X, y, **params):
+    """k=8 from the dense graph, neurons 0-2 dead, one round after epoch 1."""
+    clf = FreeNetClassifier(
+        k=8,
+        initial_graph="dense",
+        evolve_rounds=1,
+        evolve_every=1,
+        n_iter_no_change=np.inf,
+        random_state=0,
+        net_params={"callbacks": [_KillFirstThree()]},
+        **params,
+    )
+    return clf.fit(X, y)
+
+
 def test_diagnostics_describe_the_round(iris):
     """Check the dead-neuron counts and rates against the stats the rule saw."""
     X, y = iris
@@ -158,23 +181,7 @@ def test_diagnostics_describe_the_round(iris):
         dead = stats.dead
         return G & ~(dead[:, None] | dead[None, :])
 
-    class Kill(Callback):  # neurons 0-2 never fire: a bias far below the inputs
-        def on_train_begin(self, net, **kwargs):
-            with torch.no_grad():
-                net.module_.encoder.bias[:3] = -1e3
-
-    clf = FreeNetClassifier(
-        k=8,
-        initial_graph="dense",
-        evolve_rounds=1,
-        evolve_every=1,
-        max_epochs=1,
-        n_iter_no_change=np.inf,
-        rule=cut_dead,
-        random_state=0,
-        net_params={"callbacks": [Kill()]},
-    )
-    clf.fit(X, y)
+    clf = _fit_one_round_dead_start(X, y, rule=cut_dead, max_epochs=1)
     (record,) = clf.evolution_history_
     (stats,) = seen
     assert_allclose(record["activity_rates"], stats.rates, rtol=1e-6)
@@ -278,14 +285,6 @@ def test_bad_schedule_parameters(iris, params, match):
         FreeNetClassifier(k=4, **params).fit(X, y)
 
 
-class _KillFirstThree(Callback):
-    """Neurons 0-2 never fire: a bias far below any input."""
-
-    def on_train_begin(self, net, **kwargs):
-        with torch.no_grad():
-            net.module_.encoder.bias[:3] = -1e3
-
-
 def test_revive_neurons_keeps_the_function_and_wakes_them():
     """Check revival: same outputs, the neurons fire, outgoing weights are 0."""
     torch.manual_seed(0)
@@ -314,18 +313,7 @@ def test_revive_neurons_keeps_the_function_and_wakes_them():
 def test_revive_dead_option(iris, revive):
     """Check ``revive_dead``: dead neurons revived, recorded, and firing after."""
     X, y = iris
-    clf = FreeNetClassifier(
-        k=8,
-        initial_graph="dense",
-        evolve_rounds=1,
-        evolve_every=1,
-        max_epochs=3,
-        n_iter_no_change=np.inf,
-        revive_dead=revive,
-        random_state=0,
-        net_params={"callbacks": [_KillFirstThree()]},
-    )
-    clf.fit(X, y)
+    clf = _fit_one_round_dead_start(X, y, revive_dead=revive, max_epochs=3)
     (record,) = clf.evolution_history_
     assert record["n_dead"] >= 3
     assert record["n_revived"] == (record["n_dead"] if revive else 0)
