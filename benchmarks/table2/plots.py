@@ -1,8 +1,11 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""Table 2's figures: Figs. 5 and 8 from the cells, Figs. 4, 6, 7 and 9 from fits.
+"""Table 2's figures: Figs. 5, 8 and 6 across k from the cells; 4, 6, 7, 9 from fits.
 
 - ``fig5_<dataset>.png``: test accuracy against k (the main methods, and the
-  paper's rows); ``fig8_<dataset>.png``: edges at the start and end of evolution.
+  paper's rows); ``fig8_<dataset>.png``: edges at the start and end of evolution;
+  ``fig6k_<dataset>.png``: edges pruned and added in every round against the
+  optimizer step, one line per k (FreeEvolve from the dense start at the reported
+  epsilon, seed 0): Fig. 6 across k.
 - :func:`figures` fits, on Fashion-MNIST with the table's budget, the FCNN and
   FreeEvolve (dense start, epsilon 0.25) at k = 40 and k = 90, each with
   ``early_stopping=True`` and ``n_iter_no_change=np.inf`` (so it records the
@@ -37,7 +40,7 @@ def _pyplot():
 
 
 def from_cells(out: Path) -> None:
-    """Figs. 5 and 8 per data set, from the finished cells."""
+    """Figs. 5, 8 and 6 across k per data set, from the finished cells."""
     plt = _pyplot()
     records = load_records(out)
     main = f"FreeEvolve eps={REPORTED_EPSILON}"
@@ -62,6 +65,50 @@ def from_cells(out: Path) -> None:
             fig.savefig(out / f"{name}_{dataset}.png", dpi=120)
             plt.close(fig)
             print(f"wrote {out / f'{name}_{dataset}.png'}")
+        cells = sorted(
+            (r for r in records if r["dataset"] == dataset and r["method"] == main),
+            key=lambda r: r["k"],
+        )
+        cells = [r for r in cells if r["seed"] == 0 and r["rounds"]]
+        if cells:
+            fig = _rounds_across_k(plt, cells)
+            fig.suptitle(
+                f"{DATASET_NAMES.get(dataset, dataset)}: edges changed per round, "
+                f"{main} from the dense graph (seed 0)"
+            )
+            fig.tight_layout()
+            fig.savefig(out / f"fig6k_{dataset}.png", dpi=120)
+            plt.close(fig)
+            print(f"wrote {out / f'fig6k_{dataset}.png'}")
+
+
+def _rounds_across_k(plt, cells: list[dict]):
+    """Edges pruned (left) and added (right) per round against the step, per k."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), sharex=True)
+    colors = plt.cm.viridis(np.linspace(0, 0.9, len(cells)))
+    for cell, color in zip(cells, colors, strict=True):
+        steps = [r["step"] for r in cell["rounds"]]
+        for ax, key in ((left, "n_pruned"), (right, "n_added")):
+            ax.plot(
+                steps,
+                [r[key] for r in cell["rounds"]],
+                marker="o",
+                markersize=3,
+                color=color,
+                label=f"k={cell['k']}",
+            )
+    for ax, what, key in ((left, "pruned", "n_pruned"), (right, "added", "n_added")):
+        top = max(r[key] for cell in cells for r in cell["rounds"])
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(plt.matplotlib.ticker.ScalarFormatter())
+        ax.xaxis.set_minor_formatter(plt.matplotlib.ticker.NullFormatter())
+        ax.set_yscale("symlog", linthresh=1)
+        ax.set_ylim(-0.3, 2 * top + 2)
+        ax.set_xlabel("optimizer step of the round")
+        ax.set_ylabel(f"edges {what} in the round")
+        ax.grid(True, alpha=0.3)
+    left.legend(fontsize="small", ncol=2)
+    return fig
 
 
 def figures(out: Path, data_home: str | None = None, epochs: int | None = None) -> None:
