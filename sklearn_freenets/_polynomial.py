@@ -1075,55 +1075,21 @@ def check_parameters(
     n_points: int = 10001,
     *,
     basis: str = "power",
+    predict: Callable[[NDArray[np.float64]], ArrayLike] | None = None,
 ) -> dict[str, float]:
-    """Measure how exactly a FreeNet represents a polynomial on a grid.
+    """:func:`sklearn_freenets.theory.check_representation` for a FreeNetParameters.
 
-    Parameters
-    ----------
-    params : FreeNetParameters
-        The network.
-    coef : array-like or dict
-        The polynomial, as in :func:`univariate_parameters` (1-D array) or
-        :func:`multivariate_parameters` (dict).
-    domain : tuple or sequence of tuples
-        Interval ``(lo, hi)`` or box ``[(lo_1, hi_1), ...]``.
-    n_points : int, default=10001
-        Number of grid points; in ``d`` variables the grid has
-        ``ceil(n_points ** (1 / d))`` points per axis.
-    basis : {"power", "chebyshev"}, default="power"
-        Basis of ``coef``.
-
-    Returns
-    -------
-    result : dict
-        ``max_abs_error``: ``max |net - p|``; ``max_rel_error``: the same divided by
-        ``max |p|`` (or ``max_abs_error`` when ``p`` vanishes on the grid);
-        ``min_margin``: smallest pre-activation over the grid and the neurons
-        (positive means the ReLU never clipped). ``p`` is evaluated in
-        double-double arithmetic (:func:`evaluate_polynomial`).
+    Same arguments (``params`` in place of the estimator, and ``coef`` as in
+    :func:`univariate_parameters` or :func:`multivariate_parameters`) and the same
+    result: the errors are those of ``predict`` on the grid (by default
+    ``params.forward``), the margin that of ``params``, and the polynomial is
+    evaluated in double-double arithmetic (:func:`evaluate_polynomial`).
     """
     if not isinstance(params, FreeNetParameters):
         raise TypeError("params must be a FreeNetParameters instance.")
     if int(n_points) < 2:
         raise ValueError("n_points must be >= 2.")
-    return _grid_errors(params, coef, domain, int(n_points), basis=basis)
-
-
-def _grid_errors(
-    params: FreeNetParameters,
-    coef: ArrayLike | Mapping[Any, float],
-    domain: Any,
-    n_points: int,
-    *,
-    basis: str,
-    predict: Callable[[NDArray[np.float64]], ArrayLike] | None = None,
-) -> dict[str, float]:
-    """Errors against the polynomial and margin of ``params`` on the grid.
-
-    The shared body of :func:`check_parameters` and
-    :func:`sklearn_freenets.theory.check_representation`: the errors are those of
-    ``predict`` (by default ``params.forward``), the margin that of ``params``.
-    """
+    n_points = int(n_points)
     if isinstance(coef, Mapping):
         dom = _multivariate_domain(domain, params.n_features)
     else:

@@ -243,6 +243,6 @@ def check_representation(
     from sklearn_freenets._estimators import _parameters_from_estimator
 
     params = _parameters_from_estimator(estimator)
-    return _polynomial._grid_errors(
-        params, coef, domain, int(n_points), basis=basis, predict=estimator.predict
+    return _polynomial.check_parameters(
+        params, coef, domain, n_points, basis=basis, predict=estimator.predict
     )
