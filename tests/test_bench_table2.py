@@ -112,3 +112,26 @@ def test_adjacency_round_trips_through_the_cell_format():
     for k in (1, 2, 9, 30):
         G = np.tril(rng.random((k, k)) < 0.3, -1)
         np.testing.assert_array_equal(run.unpack_adjacency(run.pack_adjacency(G), k), G)
+
+
+def test_validation_ranking_compares_methods_on_the_same_fits(monkeypatch):
+    """Check the ranking uses only groups every method has, and validation only."""
+    methods = {m: run.METHODS[m] for m in ("FCNN", "Dense (no evolution)")}
+    monkeypatch.setattr(report, "METHODS", methods)
+    recs = [
+        # FCNN better on validation, worse on test: the ranking reads validation
+        _record("mnist", "FCNN", 30, 0, 0.80, 0.95),
+        _record("mnist", "Dense (no evolution)", 30, 0, 0.99, 0.90),
+        # a group the dense graph lacks: must not count (it would pull FCNN down)
+        _record("mnist", "FCNN", 60, 0, 0.80, 0.10),
+        _record("emnist", "FCNN", 30, 0, 0.70, 0.70),
+        _record("emnist", "Dense (no evolution)", 30, 0, 0.70, 0.75),
+    ]
+    lines = report.validation_ranking(recs)
+    assert lines[0] == "| method | MNIST (1 fits) | EMNIST (1 fits) | mean rank |"
+    rows = {line.split(" | ")[0].strip("| "): line for line in lines[2:]}
+    assert rows["FCNN"] == "| FCNN | 95.00 | 70.00 | 1.5 |"
+    assert (
+        rows["Dense (no evolution)"] == "| Dense (no evolution) | 90.00 | 75.00 | 1.5 |"
+    )
+    assert report.validation_ranking([]) == []

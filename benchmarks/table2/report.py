@@ -181,6 +181,54 @@ def diagnostics(recs: list[dict]) -> dict[str, float]:
     }
 
 
+def validation_ranking(records: list[dict]) -> list[str]:
+    """Markdown table: every method's mean validation accuracy, per data set.
+
+    Per data set, only the (k, seed) groups in which every method finished count,
+    so the methods are compared on the same fits; the last column is the mean of
+    each method's rank over the data sets (1: best). This is the comparison the
+    estimators' defaults are chosen on.
+    """
+    methods = [m for m in METHODS if any(r["method"] == m for r in records)]
+    groups: dict[tuple[str, int, int], dict[str, dict]] = defaultdict(dict)
+    for r in records:
+        groups[(r["dataset"], r["k"], r["seed"])][r["method"]] = r
+    scores: dict[str, dict[str, float]] = {}
+    counts: dict[str, int] = {}
+    for dataset in DATASETS:
+        full = [
+            g
+            for key, g in groups.items()
+            if key[0] == dataset and all(m in g for m in methods)
+        ]
+        if not full:
+            continue
+        counts[dataset] = len(full)
+        scores[dataset] = {
+            m: 100 * float(np.mean([g[m]["valid_accuracy"] for g in full]))
+            for m in methods
+        }
+    if not scores:
+        return []
+    ranks = {m: [] for m in methods}
+    for by_method in scores.values():
+        order = sorted(methods, key=lambda m: -by_method[m])
+        for rank, m in enumerate(order, 1):
+            ranks[m].append(rank)
+    heads = [f"{DATASET_NAMES.get(d, d)} ({counts[d]} fits)" for d in scores]
+    lines = [
+        "| method | " + " | ".join(heads) + " | mean rank |",
+        "|---|" + "---:|" * (len(scores) + 1),
+    ]
+    for m in sorted(methods, key=lambda m: np.mean(ranks[m])):
+        lines.append(
+            f"| {m} | "
+            + " | ".join(f"{scores[d][m]:.2f}" for d in scores)
+            + f" | {np.mean(ranks[m]):.1f} |"
+        )
+    return lines
+
+
 def markdown(summary: dict[str, Any], records: list[dict]) -> str:
     seeds = sorted({r["seed"] for r in records})
     lines = [
@@ -275,6 +323,18 @@ def markdown(summary: dict[str, Any], records: list[dict]) -> str:
             )
         lines.append("")
         verdicts += _verdicts(dataset, s)
+    ranking = validation_ranking(records)
+    if ranking:
+        lines += [
+            "## Validation accuracy of every method",
+            "",
+            "Mean validation accuracy (%) over the (k, seed) fits that every method "
+            "finished, and the mean rank over the data sets: the comparison that "
+            "chooses the estimators' defaults.",
+            "",
+            *ranking,
+            "",
+        ]
     lines += ["## Targets", "", *verdicts, ""]
     return "\n".join(lines)
 
@@ -399,7 +459,8 @@ def readme_section(summary: dict[str, Any], records: list[dict]) -> str:
                 f"| {name} | {method} | {fam_means[label]:.2f} | "
                 f"{diff(key, ks_f)} | {s['edges_kept'][method]:.2f} |"
             )
-    return "\n".join([*head, "", *rules])
+    ranking = validation_ranking(records)
+    return "\n".join([*head, "", *rules, *(["", *ranking] if ranking else [])])
 
 
 def update_readme(readme: Path, text: str) -> None:
