@@ -18,6 +18,8 @@ budget (``table2/run.py``: ``TRAINING``, Adam, exactly ``max_epochs`` epochs):
 - ``FreeEvolve from empty eps=0.25``: the paper's rule from the empty graph.
 - ``usage eps=...`` and ``contribution eps=...``: the library's other rules
   (``sklearn_freenets._evolve.RULES``) from the dense graph.
+- ``revival eps=0.25``: the paper's rule from the dense graph with
+  ``revive_dead=True`` (neurons that never fired get fresh incoming weights).
 
 Seeds are paired: the same seed gives every method the same data order and, where
 the shapes agree, the same initial weights; the report gives per-k differences
@@ -47,7 +49,7 @@ cell (start N workers of one thread each on N cores). Cells run k by k, at
 spread-out k (30, 100, 60, ...), every seed and data set per k, so a partial run
 already gives paired comparisons over all seeds. A results folder holds one
 training budget: ``run`` refuses to add cells made with another. The whole table
-(3 data sets x 10 k x 11 methods x 3 seeds) is many hours on 2 cores; it is run
+(3 data sets x 10 k x 12 methods x 3 seeds) is many hours on 2 cores; it is run
 across sessions and committed as it grows.
 """
 
