@@ -26,6 +26,8 @@ TARGET_MARGIN = {"mnist": 0.1, "fashion_mnist": 0.87, "emnist": 0.44}
 CHOSEN = "FreeEvolve (eps chosen on validation)"
 # The rules beyond the paper's (one epsilon or several, chosen on validation).
 RULE_FAMILIES = ("usage", "contribution", "revival")
+# The estimators' evolution defaults up to version 0.1, as a Table 2 method.
+OLD_DEFAULTS = "empty eps=0.1 every 5 epochs"
 
 
 def _index(records: list[dict]) -> dict[tuple[str, str, int, int], dict]:
@@ -123,6 +125,9 @@ def summarise(records: list[dict]) -> dict[str, Any]:
         comparisons[f"revival - FreeEvolve eps={REPORTED_EPSILON}"] = (
             rule_choice["revival"], f"FreeEvolve eps={REPORTED_EPSILON}",
         )  # fmt: skip
+        # the two empty starts: the old defaults' schedule against the table's
+        old, new = OLD_DEFAULTS, f"FreeEvolve from empty eps={REPORTED_EPSILON}"
+        comparisons[f"{old} - {new}"] = (old, new)
         diffs: dict[str, dict[int, list[float]]] = {}
         for name, (a, b) in comparisons.items():
             if a is None:

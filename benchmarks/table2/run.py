@@ -116,6 +116,15 @@ METHODS: dict[str, tuple[str, float | None, str | None, Callable]] = {
     "revival eps=0.25": (
         "revival", 0.25, "paper", _evolving(0.25, revive_dead=True),
     ),
+    # The estimators' evolution defaults up to version 0.1: the empty start,
+    # epsilon 0.1, a round every 5 epochs, at most 5, settled after one unchanged
+    # round (added with the revival row, to choose the defaults on this table).
+    "empty eps=0.1 every 5 epochs": (
+        "empty, 5 rounds", 0.1, "paper", _evolving(
+            0.1, "empty", evolve_every=5, evolve_every_batches=None,
+            evolve_rounds=5, evolve_patience=1, evolve_max_samples=20000,
+        ),
+    ),
 }  # fmt: skip
 
 
