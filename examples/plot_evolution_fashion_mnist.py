@@ -86,10 +86,12 @@ print(f"Subsample: {X_train.shape[0]} training and {X_test.shape[0]} test images
 # otherwise end training once the loss stops improving). A FreeEvolve round
 # runs after every ``evolve_every=2`` epochs, so after epochs 2, 4, 6 and 8
 # for ``evolve_rounds=4``: the rounds split the epochs into 5 phases and the
-# last phase trains the final graph. Evolution stops early once a round
-# changes nothing. The activity that decides the changes is recorded on at
-# most ``evolve_max_samples`` training images. ``verbose=1`` shows a progress
-# bar over the epochs and prints one line per round.
+# last phase trains the final graph (``evolve_every_batches=None`` turns off the
+# default extra rounds within the first epoch). Evolution stops early once a
+# round changes nothing (``evolve_patience=1``). The activity that decides the
+# changes is recorded on at most ``evolve_max_samples`` training images.
+# ``verbose=1`` shows a progress bar over the epochs and prints one line per
+# round.
 import numpy as np
 
 from sklearn_freenets import FreeNetClassifier
@@ -102,6 +104,8 @@ freenet = FreeNetClassifier(
     initial_graph="dense",
     evolve_rounds=4,
     evolve_every=2,
+    evolve_every_batches=None,
+    evolve_patience=1,
     epsilon=0.2,
     evolve_max_samples=3_000,
     verbose=1,

@@ -42,9 +42,9 @@ def _demo(args: argparse.Namespace) -> int:
         f"{args.epochs} epochs, seed {args.seed}\n"
     )
     # The same fixed budget for both models: exactly --epochs epochs (no stopping
-    # criterion). The FreeNet starts from the dense graph and runs a FreeEvolve
-    # round every --epochs // (--rounds + 1) epochs (until a round changes
-    # nothing), so the epochs after the last round train the final graph.
+    # criterion). The FreeNet evolves with the estimator's FreeEvolve defaults
+    # (the empty start, a round after every epoch until three in a row change
+    # nothing), --initial-graph, --epsilon and --rounds aside.
     common = dict(
         k=args.k,
         max_epochs=args.epochs,
@@ -56,9 +56,8 @@ def _demo(args: argparse.Namespace) -> int:
     models = {
         "FreeNet (FreeEvolve)": FreeNetClassifier(
             **common,
-            initial_graph="dense",
+            initial_graph=args.initial_graph,
             evolve_rounds=args.rounds,
-            evolve_every=max(1, args.epochs // (args.rounds + 1)),
             epsilon=args.epsilon,
         ),
         "FCNN baseline": FreeNetClassifier(
@@ -181,6 +180,13 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+def _estimator_defaults() -> dict:
+    """The classifier's default parameters, which the demo's options start from."""
+    from sklearn_freenets import FreeNetClassifier
+
+    return FreeNetClassifier().get_params()
+
+
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     """Return the command line's parser and its subparsers by command."""
     paragraphs = _plain(__doc__ or "").split("\n\n")[1:] or [""]  # None with -OO
@@ -197,12 +203,27 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
         formatter_class=_HelpFormatter,
     )
     demo_options = parser.add_argument_group("demo options (without a command)")
+    defaults = _estimator_defaults()
     for p in (demo_options, demo):
         p.add_argument("--k", type=int, default=64, help="neurons")
         p.add_argument("--epochs", type=int, default=40, help="epochs")
-        p.add_argument("--rounds", type=int, default=5, help="FreeEvolve rounds")
         p.add_argument(
-            "--epsilon", type=float, default=0.1, help="FreeEvolve threshold"
+            "--initial-graph",
+            choices=["empty", "dense"],
+            default=defaults["initial_graph"],
+            help="the FreeNet's starting graph",
+        )
+        p.add_argument(
+            "--rounds",
+            type=int,
+            default=defaults["evolve_rounds"],
+            help="most FreeEvolve rounds",
+        )
+        p.add_argument(
+            "--epsilon",
+            type=float,
+            default=defaults["epsilon"],
+            help="FreeEvolve threshold",
         )
         p.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
         p.add_argument("--seed", type=int, default=0, help="random seed")

@@ -178,8 +178,9 @@ def test_callback_records_rounds(digits):
     assert not (clf.adjacency_ & ~strictly_lower(16)).any()
 
 
-def test_evolution_stops_once_converged(digits):
-    """Check that no round runs after a round that changed nothing."""
+@pytest.mark.parametrize("patience", [1, 3])
+def test_evolution_stops_once_converged(digits, patience):
+    """Check that no round runs after ``evolve_patience`` rounds changed nothing."""
     X, y = digits
     # epsilon tiny: nothing is ever co-active on more than 99.9% of samples
     clf = FreeNetClassifier(
@@ -188,11 +189,12 @@ def test_evolution_stops_once_converged(digits):
         initial_graph="empty",
         evolve_rounds=5,
         evolve_every=1,
+        evolve_patience=patience,
         max_epochs=6,
         random_state=0,
     ).fit(X, y)
-    assert len(clf.evolution_history_) == 1
-    assert clf.evolution_history_[0]["n_added"] == 0
+    assert len(clf.evolution_history_) == patience
+    assert all(r["n_added"] == 0 for r in clf.evolution_history_)
     assert clf.n_edges_ == 0
 
 

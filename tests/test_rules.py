@@ -265,7 +265,8 @@ def test_rounds_within_the_first_epoch(iris):
 def test_patience_keeps_evolving_through_unchanged_rounds(iris):
     """Check that evolution settles after ``evolve_patience`` idle rounds."""
     X, y = iris
-    assert len(_fit(X, y, rule=_same, evolve_rounds=5).evolution_history_) == 1
+    once = _fit(X, y, rule=_same, evolve_rounds=5, evolve_patience=1)
+    assert len(once.evolution_history_) == 1
     clf = _fit(X, y, rule=_same, evolve_rounds=5, evolve_patience=3)
     assert len(clf.evolution_history_) == 3
     assert not any(r["changed"] for r in clf.evolution_history_)
