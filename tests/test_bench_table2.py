@@ -15,6 +15,7 @@ def _record(dataset, method, k, seed, accuracy, valid):
         "rule": rule, "k": k, "seed": seed, "accuracy": accuracy,
         "valid_accuracy": valid, "edges_end": 10, "dense_edges": k * (k - 1) // 2,
         "rounds": [], "training": dict(run.TRAINING), "evolution": None,
+        "fit_seconds": 1.0,
     }  # fmt: skip
 
 
@@ -127,11 +128,15 @@ def test_validation_ranking_compares_methods_on_the_same_fits(monkeypatch):
         _record("emnist", "FCNN", 30, 0, 0.70, 0.70),
         _record("emnist", "Dense (no evolution)", 30, 0, 0.70, 0.75),
     ]
+    for r in recs:
+        r["fit_seconds"] = 10.0 if r["method"] == "FCNN" else 30.0 * r["k"] / 30
+    recs[2]["fit_seconds"] = 1.0  # the unmatched group's time must not count either
     lines = report.validation_ranking(recs)
-    assert lines[0] == "| method | MNIST (1 fits) | EMNIST (1 fits) | mean rank |"
-    rows = {line.split(" | ")[0].strip("| "): line for line in lines[2:]}
-    assert rows["FCNN"] == "| FCNN | 95.00 | 70.00 | 1.5 |"
-    assert (
-        rows["Dense (no evolution)"] == "| Dense (no evolution) | 90.00 | 75.00 | 1.5 |"
+    assert lines[0] == (
+        "| method | MNIST (1 fits) | EMNIST (1 fits) | mean rank | fit time / FCNN |"
     )
+    rows = {line.split(" | ")[0].strip("| "): line for line in lines[2:]}
+    assert rows["FCNN"] == "| FCNN | 95.00 | 70.00 | 1.5 | 1.00 |"
+    dense = rows["Dense (no evolution)"]
+    assert dense == "| Dense (no evolution) | 90.00 | 75.00 | 1.5 | 3.00 |"
     assert report.validation_ranking([]) == []

@@ -191,8 +191,9 @@ def validation_ranking(records: list[dict]) -> list[str]:
 
     Per data set, only the (k, seed) groups in which every method finished count,
     so the methods are compared on the same fits; the last column is the mean of
-    each method's rank over the data sets (1: best). This is the comparison the
-    estimators' defaults are chosen on.
+    each method's rank over the data sets (1: best), then the median over those
+    fits of its fit time over the FCNN's on the same (data set, k, seed): the
+    cost. This is the comparison the estimators' defaults are chosen on.
     """
     methods = [m for m in METHODS if any(r["method"] == m for r in records)]
     groups: dict[tuple[str, int, int], dict[str, dict]] = defaultdict(dict)
@@ -215,21 +216,31 @@ def validation_ranking(records: list[dict]) -> list[str]:
         }
     if not scores:
         return []
-    ranks = {m: [] for m in methods}
+    ranks: dict[str, list[int]] = {m: [] for m in methods}
     for by_method in scores.values():
         order = sorted(methods, key=lambda m: -by_method[m])
         for rank, m in enumerate(order, 1):
             ranks[m].append(rank)
+    # the cost: each fit's time over the FCNN's of the same (data set, k, seed)
+    full = [g for g in groups.values() if all(m in g for m in methods)]
+    cost = {
+        m: float(
+            np.median([g[m]["fit_seconds"] / g["FCNN"]["fit_seconds"] for g in full])
+        )
+        if "FCNN" in methods
+        else float("nan")
+        for m in methods
+    }
     heads = [f"{DATASET_NAMES.get(d, d)} ({counts[d]} fits)" for d in scores]
     lines = [
-        "| method | " + " | ".join(heads) + " | mean rank |",
-        "|---|" + "---:|" * (len(scores) + 1),
+        "| method | " + " | ".join(heads) + " | mean rank | fit time / FCNN |",
+        "|---|" + "---:|" * (len(scores) + 2),
     ]
     for m in sorted(methods, key=lambda m: np.mean(ranks[m])):
         lines.append(
             f"| {m} | "
             + " | ".join(f"{scores[d][m]:.2f}" for d in scores)
-            + f" | {np.mean(ranks[m]):.1f} |"
+            + f" | {np.mean(ranks[m]):.1f} | {cost[m]:.2f} |"
         )
     return lines
 
@@ -334,8 +345,11 @@ def markdown(summary: dict[str, Any], records: list[dict]) -> str:
             "## Validation accuracy of every method",
             "",
             "Mean validation accuracy (%) over the (k, seed) fits that every method "
-            "finished, and the mean rank over the data sets: the comparison that "
-            "chooses the estimators' defaults.",
+            "finished, the mean rank over the data sets, and the median fit time "
+            "over the FCNN's of the same fit: the comparison that chooses the "
+            "estimators' defaults. The times are rough: two fits ran at a time, one "
+            "per core, and the rows added later (revival, the previous defaults) "
+            "ran partly while other jobs shared the cores.",
             "",
             *ranking,
             "",
