@@ -50,7 +50,8 @@ on the other.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -572,12 +573,8 @@ class FreeEvolve(Callback):
         module = net.module_
         n_done = len(self.rounds(net))
         X, w = self.activity_sample(data, n_done)
-        was_training = module.training
-        module.eval()
-        try:
+        with _eval_mode(module):
             counts = self.record_activity(net, X, w)
-        finally:
-            module.train(was_training)
         stats = counts.stats(module.weight.detach().cpu().numpy())
         G = module.adjacency.cpu().numpy().copy()
         step = apply_rule(self.rule, G, stats, self.epsilon)
@@ -587,12 +584,9 @@ class FreeEvolve(Callback):
         dead = stats.dead
         revived = dead if self.revive_dead else np.zeros_like(dead)
         if revived.any():
-            module.eval()
-            try:
+            with _eval_mode(module):
                 Xs = to_tensor(X, device=net.device)
                 module.revive_neurons(revived, Xs, batch_size=self.batch_size)
-            finally:
-                module.train(was_training)
             _reset_neuron_moments(net, module, revived)
         last = net.history[-1]
         epochs_before = len(net.history) - 1
@@ -676,6 +670,17 @@ class EarlyFreeEvolve(FreeEvolve):
         record = self.run_round(net, self.data_, batch=self.batch_)
         early = net.history[-1].get("free_evolve_early", [])
         net.history.record("free_evolve_early", [*early, record])
+
+
+@contextmanager
+def _eval_mode(module: Any) -> Iterator[None]:
+    """Run the block with ``module`` in eval mode, then restore its mode."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield
+    finally:
+        module.train(was_training)
 
 
 def _write(line: str) -> None:
