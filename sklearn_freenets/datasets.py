@@ -321,11 +321,8 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _check_file(path: Path, spec: _FileSpec, *, source: str) -> str:
-    """Check size and sha256 of ``path`` against ``spec``; return the sha256.
-
-    Raises ``OSError`` on a mismatch. ``source`` words the message.
-    """
+def _check_size(path: Path, spec: _FileSpec, *, source: str) -> None:
+    """Raise ``OSError`` when ``path`` does not have the byte size of ``spec``."""
     size = path.stat().st_size
     if spec.size is not None and size != spec.size:
         raise OSError(
@@ -333,6 +330,14 @@ def _check_file(path: Path, spec: _FileSpec, *, source: str) -> str:
             f"{spec.name}: the file is truncated or not the original one. Delete it "
             "and fetch it again."
         )
+
+
+def _check_file(path: Path, spec: _FileSpec, *, source: str) -> str:
+    """Check size and sha256 of ``path`` against ``spec``; return the sha256.
+
+    Raises ``OSError`` on a mismatch. ``source`` words the message.
+    """
+    _check_size(path, spec, source=source)
     sha = _sha256(path)
     if spec.sha256 is not None and sha != spec.sha256:
         raise OSError(
@@ -452,8 +457,8 @@ def _download(url: str, dest: Path, spec: _FileSpec | None = None) -> None:
     """Download ``url`` to ``dest`` with scikit-learn's :func:`fetch_file`.
 
     ``fetch_file`` writes to a temporary file, checks the sha256 (when known) and
-    only then moves it to ``dest``; the byte size (the only checksum of some EMNIST
-    files) is checked here, and a file that fails it is deleted.
+    only then moves it to ``dest``; the byte size is checked here (without hashing
+    the file again), and a file that fails it is deleted.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
     path = fetch_file(
@@ -466,7 +471,7 @@ def _download(url: str, dest: Path, spec: _FileSpec | None = None) -> None:
     if spec is None:
         return
     try:
-        _check_file(Path(path), spec, source=f"Downloaded file (from {url})")
+        _check_size(Path(path), spec, source=f"Downloaded file (from {url})")
     except BaseException:
         Path(path).unlink(missing_ok=True)
         raise
