@@ -99,6 +99,7 @@ from torch import nn
 
 from sklearn_freenets import FreeNetRegressor, theory
 from sklearn_freenets._callbacks import CosineLR, KeepBest
+from sklearn_freenets._estimators import _COSINE_FLOOR
 from sklearn_freenets._training import (
     POLISH_ITER,
     FreeNetTrainer,
@@ -229,7 +230,10 @@ def fit_mlp(X, y, k, seed, args, activation):
         train_split=None,
         verbose=0,
         callbacks=[
-            ("lr_schedule", CosineLR(args.lr, args.adam_epochs, args.lr * 1e-3, 0)),
+            (
+                "lr_schedule",
+                CosineLR(args.lr, args.adam_epochs, args.lr * _COSINE_FLOOR, 0),
+            ),
             ("keep_best", KeepBest()),
         ],
     )

@@ -199,19 +199,16 @@ def validation_ranking(records: list[dict]) -> list[str]:
     groups: dict[tuple[str, int, int], dict[str, dict]] = defaultdict(dict)
     for r in records:
         groups[(r["dataset"], r["k"], r["seed"])][r["method"]] = r
+    full = {key: g for key, g in groups.items() if all(m in g for m in methods)}
     scores: dict[str, dict[str, float]] = {}
     counts: dict[str, int] = {}
     for dataset in DATASETS:
-        full = [
-            g
-            for key, g in groups.items()
-            if key[0] == dataset and all(m in g for m in methods)
-        ]
-        if not full:
+        fits = [g for key, g in full.items() if key[0] == dataset]
+        if not fits:
             continue
-        counts[dataset] = len(full)
+        counts[dataset] = len(fits)
         scores[dataset] = {
-            m: 100 * float(np.mean([g[m]["valid_accuracy"] for g in full]))
+            m: 100 * float(np.mean([g[m]["valid_accuracy"] for g in fits]))
             for m in methods
         }
     if not scores:
@@ -222,10 +219,11 @@ def validation_ranking(records: list[dict]) -> list[str]:
         for rank, m in enumerate(order, 1):
             ranks[m].append(rank)
     # the cost: each fit's time over the FCNN's of the same (data set, k, seed)
-    full = [g for g in groups.values() if all(m in g for m in methods)]
     cost = {
         m: float(
-            np.median([g[m]["fit_seconds"] / g["FCNN"]["fit_seconds"] for g in full])
+            np.median(
+                [g[m]["fit_seconds"] / g["FCNN"]["fit_seconds"] for g in full.values()]
+            )
         )
         if "FCNN" in methods
         else float("nan")
