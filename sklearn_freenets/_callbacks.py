@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from skorch.callbacks import Callback
 
+from sklearn_freenets._training import set_learning_rate
+
 __all__ = [
     "ConvergenceStopping",
     "CosineLR",
@@ -197,8 +199,7 @@ class CosineLR(Callback):
         lr = self.eta_min + (self.lr - self.eta_min) * 0.5 * (
             1.0 + np.cos(np.pi * t / max(self.t_max, 1))
         )
-        for group in net.optimizer_.param_groups:
-            group["lr"] = float(lr)
+        set_learning_rate(net.optimizer_, lr, self.lr)
         net.history.record("lr", float(lr))
 
 

@@ -42,7 +42,13 @@ from sklearn_freenets._callbacks import (
 from sklearn_freenets._evolve import RULES, EarlyFreeEvolve, FreeEvolve, round_records
 from sklearn_freenets._kernel import ACTIVATIONS, apply_activation
 from sklearn_freenets._module import _DTYPES, FreeNetModule, initial_adjacency
-from sklearn_freenets._training import FreeNetTrainer, TensorBatches, TrainingData
+from sklearn_freenets._training import (
+    FreeNetTrainer,
+    TensorBatches,
+    TrainingData,
+    set_learning_rate,
+    set_weight_decay,
+)
 
 __all__ = ["FreeNetClassifier", "FreeNetRegressor"]
 
@@ -508,10 +514,8 @@ class _BaseFreeNet(BaseEstimator):
         net.lr = self.lr_ = self._lr(n_rows)
         net.max_epochs = self.max_epochs
         net.batch_size = self._batch_size(n_rows)
-        for group in net.optimizer_.param_groups:
-            group["lr"] = self.lr_
-            if "weight_decay" in group:
-                group["weight_decay"] = self.alpha
+        set_learning_rate(net.optimizer_, self.lr_, self.lr_)
+        set_weight_decay(net.optimizer_, self.alpha)
         user = list((self.net_params or {}).get("callbacks") or [])
         net.callbacks = [*callbacks, *user]
         net.verbose = 1 if self.verbose and self.verbose > 1 else 0
@@ -881,7 +885,11 @@ default="empty"
         the optimizer (``{"optimizer": torch.optim.SGD, "optimizer__momentum":
         0.9}``) and extra ``callbacks``. Keys that would replace what the
         estimator sets up (``module``, ``criterion``, ``train_split``, ``lr``,
-        ``batch_size``, ...) raise ``ValueError``.
+        ``batch_size``, ...) raise ``ValueError``. Parameter groups
+        (``"optimizer__param_groups": [("weight", {"lr": 1e-4})]``, skorch's
+        patterns over the module's parameter names ``encoder.*``, ``weight``,
+        ``decoder.*``, ``skip.weight``) keep their own ``lr`` and ``weight_decay``;
+        ``lr_schedule`` scales a group's own rate as it scales ``lr``.
     lr_schedule : {"constant", "cosine"}, default="constant"
         ``"constant"`` keeps ``lr``; ``"cosine"`` anneals it on a half cosine
         from ``lr`` towards ``lr / 1000`` over ``max_epochs`` epochs (recording

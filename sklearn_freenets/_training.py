@@ -83,6 +83,32 @@ class TensorBatches:
             yield X[start:stop], (y[start:stop], None if w is None else w[start:stop])
 
 
+# Keys under which a parameter group keeps the rate and weight decay that
+# ``optimizer__param_groups`` gave it (the estimator rewrites ``lr`` and
+# ``weight_decay`` of every group at each fit and epoch).
+GROUP_LR = "group_lr"
+GROUP_WEIGHT_DECAY = "group_weight_decay"
+
+
+def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float, base: float) -> None:
+    """Train at ``lr``, the estimator's rate ``base`` scaled by a schedule.
+
+    A parameter group without a rate of its own trains at ``lr``; a group given
+    a rate by ``optimizer__param_groups`` at that rate times ``lr / base``, so a
+    schedule scales every group alike, as PyTorch's schedulers do.
+    """
+    for group in optimizer.param_groups:
+        own = group.get(GROUP_LR)
+        group["lr"] = float(lr if own is None else own * lr / base)
+
+
+def set_weight_decay(optimizer: torch.optim.Optimizer, alpha: float) -> None:
+    """``alpha`` in every group that has no weight decay of its own."""
+    for group in optimizer.param_groups:
+        if "weight_decay" in group:
+            group["weight_decay"] = group.get(GROUP_WEIGHT_DECAY, alpha)
+
+
 def _defines(callback: Any, *names: str) -> bool:
     """Whether a callback overrides any of the hooks ``names`` of ``Callback``."""
     return any(
@@ -110,6 +136,16 @@ class FreeNetTrainer(NeuralNet):
         if self.verbose:
             callbacks.append(("print_log", PrintLog()))
         return callbacks
+
+    def _get_params_for_optimizer(self, prefix, named_parameters):
+        # Remember the rate and weight decay that optimizer__param_groups gives a
+        # group, so that fits and schedules, which set both, keep them.
+        args, kwargs = super()._get_params_for_optimizer(prefix, named_parameters)
+        for group in args[0]:
+            for key, kept in (("lr", GROUP_LR), ("weight_decay", GROUP_WEIGHT_DECAY)):
+                if key in group:
+                    group[kept] = group[key]
+        return args, kwargs
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y, w = y_true

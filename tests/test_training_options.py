@@ -6,6 +6,7 @@ import pytest
 import torch
 from numpy.testing import assert_allclose
 from sklearn.utils._param_validation import InvalidParameterError
+from skorch.callbacks import Callback
 
 from sklearn_freenets import FreeNetClassifier, FreeNetRegressor
 
@@ -79,6 +80,47 @@ def test_cosine_lr_decays():
     expected = 1e-5 + (1e-2 - 1e-5) * 0.5 * (1 + np.cos(np.pi * t / 20))
     assert_allclose(lrs, expected)
     assert_allclose(reg.net_.optimizer_.param_groups[0]["lr"], lrs[-1])
+
+
+@pytest.mark.parametrize("lr_schedule", ["constant", "cosine"])
+def test_param_group_rate_and_decay_are_kept(lr_schedule):
+    """Check that optimizer__param_groups' lr and weight_decay outlive fits and lr.
+
+    The recurrent weights get their own rate and no weight decay; the other
+    parameters keep the estimator's lr and alpha, and a schedule scales both.
+    """
+    X, y = _poly_data(50)
+    groups = [("weight", {"lr": 1e-4, "weight_decay": 0.0})]
+    reg = FreeNetRegressor(
+        k=3, max_epochs=4, lr=1e-2, alpha=0.1, lr_schedule=lr_schedule,
+        initial_graph="dense", evolve_rounds=0, random_state=0,
+        net_params={"optimizer__param_groups": groups}, **_FIXED,
+    ).fit(X, y)  # fmt: skip
+    own, rest = reg.net_.optimizer_.param_groups
+    assert own["params"][0] is reg.net_.module_.weight
+    assert own["weight_decay"] == 0.0 and rest["weight_decay"] == 0.1
+    assert_allclose(own["lr"] / rest["lr"], 1e-2)
+    scale = reg.net_.history[-1, "lr"] / 1e-2 if lr_schedule == "cosine" else 1.0
+    assert_allclose(rest["lr"], 1e-2 * scale)
+    # And they act: a zero rate freezes the recurrent weights, and only them.
+    start = _Snapshot()
+    frozen = [("weight", {"lr": 0.0})]
+    params = {"optimizer__param_groups": frozen, "callbacks": [start]}
+    reg = FreeNetRegressor(
+        k=3, max_epochs=2, initial_graph="dense", evolve_rounds=0, random_state=0,
+        net_params=params, **_FIXED,
+    ).fit(X, y)  # fmt: skip
+    module = reg.net_.module_
+    assert torch.equal(module.weight, start.state["weight"])
+    assert not torch.equal(module.encoder.weight, start.state["encoder.weight"])
+
+
+class _Snapshot(Callback):
+    """Copy the module's parameters when training begins."""
+
+    def on_train_begin(self, net, **kwargs):
+        state = net.module_.state_dict()
+        self.state = {name: value.detach().clone() for name, value in state.items()}
 
 
 def test_cosine_lr_restarts_on_warm_start():
