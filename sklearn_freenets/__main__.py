@@ -64,6 +64,12 @@ def _demo(args: argparse.Namespace) -> int:
             **common, evolve_rounds=0, initial_graph="empty"
         ),
     }
+    # The first optimizer a process builds imports torch's compiler stack
+    # (torch._dynamo, seconds on a small machine); build one before timing, so
+    # that neither model's fit time includes it.
+    import torch
+
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
     rows = []
     for name, model in models.items():
         start = time.perf_counter()

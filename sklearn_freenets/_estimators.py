@@ -31,6 +31,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
+from threadpoolctl import threadpool_limits
 
 from sklearn_freenets._callbacks import (
     ConvergenceStopping,
@@ -159,6 +160,16 @@ def _torch_threads(n: int):
     finally:
         if torch.get_num_threads() != before:
             torch.set_num_threads(before)
+
+
+def _blas_threads(n: int):
+    """Run with at most ``n`` BLAS threads (NumPy's matrix products).
+
+    FreeEvolve's rounds multiply activity matrices in NumPy; with its default
+    thread count, BLAS spins on those small products while other work holds the
+    cores (2-5x slower on 2 busy cores than with one thread).
+    """
+    return threadpool_limits(limits=n, user_api="blas")
 
 
 def _merge_duplicate_rows(X, y, w):
@@ -625,8 +636,9 @@ class _BaseFreeNet(BaseEstimator):
         epochs = 1 if incremental else self.max_epochs
         polish = 0 if incremental else self.polish_epochs
         threads = self._n_threads(net.batch_size, X.shape[1])
-        with _torch_threads(threads), self._forked_rng(since, seed):
-            net.train(data, epochs, polish)
+        with _torch_threads(threads), _blas_threads(threads):
+            with self._forked_rng(since, seed):
+                net.train(data, epochs, polish)
         self._set_fitted_state(net)
         self._warn_on_stop(net, incremental)
         return self
@@ -860,8 +872,9 @@ default="empty"
         ``"auto"`` (CUDA when available). A device that is not available fails
         at parameter validation.
     n_threads : int or "auto", default="auto"
-        Torch intra-op threads used by ``fit``, ``partial_fit`` and prediction;
-        the caller's setting (:func:`torch.get_num_threads`) is restored
+        Torch intra-op threads used by ``fit``, ``partial_fit`` and prediction
+        (and, in ``fit`` and ``partial_fit``, the most BLAS threads of the
+        FreeEvolve rounds' NumPy products); the caller's settings are restored
         afterwards. ``"auto"``: one thread for problems below 50 million
         multiply-adds per forward pass of a batch, else the caller's setting
         (which joblib's and dask's workers already limit to their share of the

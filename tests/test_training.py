@@ -13,6 +13,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import cross_validate, train_test_split
 from sklearn.utils import check_random_state
 from skorch.callbacks import Callback
+from threadpoolctl import threadpool_info
 
 from sklearn_freenets import FreeNetClassifier, FreeNetRegressor
 
@@ -39,9 +40,17 @@ class _Record(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         net.history.record("torch_threads", torch.get_num_threads())
+        net.history.record("blas_threads", _blas_threads())
 
     def on_train_end(self, net, **kwargs):
         self.calls_.append("end")
+
+
+def _blas_threads():
+    """The largest BLAS thread count of the loaded BLAS libraries."""
+    return max(
+        info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"
+    )
 
 
 def _fit_quietly(est, *args, **kwargs):
@@ -306,9 +315,12 @@ def test_threads_chosen_and_restored(Estimator):
         est = Estimator(
             k=8, max_epochs=2, net_params={"callbacks": [("record", _Record())]}
         )
+        blas = _blas_threads()
         _fit_quietly(est, X, y)
         assert {row["torch_threads"] for row in est.net_.history} == {1}
+        assert {row["blas_threads"] for row in est.net_.history} == {1}
         assert torch.get_num_threads() == 2
+        assert _blas_threads() == blas
         _fit_quietly(est.set_params(n_threads=2), X, y)
         assert {row["torch_threads"] for row in est.net_.history} == {2}
         est.predict(X)
