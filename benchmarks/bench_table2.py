@@ -39,6 +39,7 @@ Subcommands
     python benchmarks/bench_table2.py run [--datasets ...] [--ks ...] [--seeds N]
         [--methods ...] [--epochs E] [--max-train N] [--worker I/N] [--out DIR]
     python benchmarks/bench_table2.py report [--out DIR] [--update-readme]
+    python benchmarks/bench_table2.py pilot DIR [--out DIR]  # pilot vs the table
     python benchmarks/bench_table2.py plots [--out DIR]      # figures from cells
     python benchmarks/bench_table2.py figures                # Figs. 4, 6, 7, 9 (fits)
     python benchmarks/bench_table2.py quick                  # smoke test, minutes
@@ -49,8 +50,11 @@ cell (start N workers of one thread each on N cores). Cells run k by k, at
 spread-out k (30, 100, 60, ...), every seed and data set per k, so a partial run
 already gives paired comparisons over all seeds. A results folder holds one
 training budget: ``run`` refuses to add cells made with another. The whole table
-(3 data sets x 10 k x 12 methods x 3 seeds) is many hours on 2 cores; it is run
-across sessions and committed as it grows.
+(3 data sets x 10 k x 13 methods x 3 seeds) is many hours on 2 cores; it is run
+across sessions and committed as it grows. Pilots (``run.PILOTS``) are methods
+tried on a few cells in a folder of their own (``run --methods PILOT --out DIR``,
+refused in the table's); ``pilot DIR`` pairs them with the table's cells of the
+same data set, k and seed and writes ``DIR/pilot.md``.
 """
 
 from __future__ import annotations
@@ -69,6 +73,17 @@ def _run(args: argparse.Namespace) -> int:
     training = dict(run.TRAINING)
     if args.epochs is not None:
         training["max_epochs"] = args.epochs
+    methods = args.methods or list(run.METHODS)
+    unknown = sorted(set(methods) - set(run.ALL_METHODS))
+    if unknown:
+        raise SystemExit(
+            f"unknown methods {unknown}; choose from {list(run.ALL_METHODS)}"
+        )
+    pilots = sorted(set(methods) & set(run.PILOTS))
+    if pilots and out.resolve() == common.RESULTS.resolve():
+        raise SystemExit(
+            f"{pilots} are pilots, not rows of the table: give them their own --out"
+        )
     stored = {key: run._jsonable(v) for key, v in training.items()}
     for path in (out / "cells").glob("*.json"):
         rec = json.loads(path.read_text())
@@ -78,10 +93,6 @@ def _run(args: argparse.Namespace) -> int:
                 f"{rec['setting']['max_train']}); use another --out or the same "
                 "options."
             )
-    methods = args.methods or list(run.METHODS)
-    unknown = sorted(set(methods) - set(run.METHODS))
-    if unknown:
-        raise SystemExit(f"unknown methods {unknown}; choose from {list(run.METHODS)}")
     order = run.cell_order(args.datasets, args.ks, list(range(args.seeds)), methods)
     index, n_workers = (int(v) for v in args.worker.split("/"))
     order = order[index::n_workers]
@@ -140,6 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     for p in (p_run, p_report):
         p.add_argument("--out", default=str(common.RESULTS))
+    p_pilot = sub.add_parser(
+        "pilot", help="pilot cells (run --methods PILOT --out DIR) against the table"
+    )
+    p_pilot.add_argument("pilot_out", help="the pilot's --out folder")
+    p_pilot.add_argument("--out", default=str(common.RESULTS), help="the table's")
     p_plots = sub.add_parser("plots", help="figures from the finished cells")
     p_plots.add_argument("--out", default=str(common.RESULTS))
     p_fig4 = sub.add_parser(
@@ -157,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "report":
         readme = common.ROOT / "README.md" if args.update_readme else None
         print(report.write(Path(args.out), readme))
+        return 0
+    if args.command == "pilot":
+        print(report.write_pilot(Path(args.pilot_out), Path(args.out)))
         return 0
     if args.command == "plots":
         plots.from_cells(Path(args.out))

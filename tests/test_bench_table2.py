@@ -140,3 +140,44 @@ def test_validation_ranking_compares_methods_on_the_same_fits(monkeypatch):
     dense = rows["Dense (no evolution)"]
     assert dense == "| Dense (no evolution) | 90.00 | 75.00 | 1.5 | 3.00 |"
     assert report.validation_ranking([]) == []
+
+
+def _pilot_record(dataset, method, k, seed, accuracy, valid):
+    rec = _record(dataset, "FCNN", k, seed, accuracy, valid)
+    return {**rec, "method": method, "family": run.PILOTS[method][0]}
+
+
+def test_pilot_is_paired_with_the_row_it_varies(tmp_path):
+    """Check pilot - base and pilot - FCNN per seed, on the seeds the table has."""
+    table = [
+        _record("mnist", "FCNN", 60, 0, 0.90, 0.90),
+        _record("mnist", "FCNN", 60, 1, 0.92, 0.90),
+        _record("mnist", "Dense (no evolution)", 60, 0, 0.91, 0.91),
+        _record("mnist", "Dense (no evolution)", 60, 1, 0.95, 0.92),
+    ]
+    pilot = [
+        _pilot_record("mnist", "Dense, edges at lr/10", 60, s, acc, 0.93)
+        for s, acc in enumerate([0.92, 0.94, 0.99])  # seed 2: no pair, left out
+    ]
+    text = report.pilot_markdown(pilot, table)
+    (row,) = [line for line in text.splitlines() if "lr/10" in line]
+    cols = [c.strip() for c in row.strip("|").split("|")]
+    assert cols[2:5] == ["60", "2", "93.00 ± 1.00"]
+    assert cols[6] == "+0.00 ± 1.00"  # (+0.01, -0.01)
+    assert cols[7] == "+1.50 ± 0.50"  # valid: (+0.02, +0.01)
+    assert cols[8] == "+2.00 ± 0.00"  # - FCNN: (+0.02, +0.02)
+    for out, recs in ((tmp_path / "pilot", pilot), (tmp_path / "table", table)):
+        for rec in recs:
+            path = run.cell_path(out, "mnist", rec["method"], 60, rec["seed"])
+            common.write_json(path, rec)
+    assert report.write_pilot(tmp_path / "pilot", tmp_path / "table") == text
+    assert (tmp_path / "pilot" / "pilot.md").read_text() == text
+
+
+def test_pilots_are_kept_out_of_the_table():
+    """Check that run refuses to write pilot cells among the table's."""
+    import bench_table2
+
+    argv = ["run", "--methods", "Dense, edges at lr/10", "--ks", "30", "--seeds", "1"]
+    with pytest.raises(SystemExit, match="pilots, not rows of the table"):
+        bench_table2.main(argv)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .common import DATASET_NAMES, DATASETS, KS, PAPER, load_records, write_json
-from .run import METHODS, REPORTED_EPSILON
+from .run import METHODS, PILOTS, REPORTED_EPSILON
 
 # the paper's claimed FreeEvolve - FCNN margins (mean over k, percentage points)
 PAPER_MARGIN = {"mnist": 0.11, "fashion_mnist": 0.87, "emnist": 0.44}
@@ -502,4 +502,66 @@ def write(out: Path, readme: Path | None = None) -> str:
     write_json(out / "table2.json", json.loads(json.dumps(summary, default=str)))
     if readme is not None:
         update_readme(readme, compact)
+    return text
+
+
+# Each pilot against the table's rows it varies (and the FCNN).
+PILOT_BASES = {
+    "Dense, edges at lr/10": "Dense (no evolution)",
+    "FreeEvolve eps=0.25, edges at lr/10": "FreeEvolve eps=0.25",
+    "FreeEvolve from empty eps=0.25, edges at lr/10": "FreeEvolve from empty eps=0.25",
+}
+
+
+def pilot_markdown(pilot: list[dict], table: list[dict]) -> str:
+    """Pilot cells against the table's cells of the same data set, k and seed.
+
+    Per data set and pilot method: the mean test and validation accuracy, and the
+    paired test and validation differences with the table method it varies and
+    with the FCNN (mean over the (k, seed) pairs both have, sd over them).
+    """
+    cells = _index(table)
+    lines = [
+        "| data set | method | k | pairs | test | valid | test - base | "
+        "valid - base | test - FCNN | base |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for dataset in DATASETS:
+        for method in PILOTS:
+            mine = {
+                (r["k"], r["seed"]): r
+                for r in pilot
+                if r["dataset"] == dataset and r["method"] == method
+            }
+            base = PILOT_BASES[method]
+            keys = [
+                ks
+                for ks in mine
+                if (dataset, base, *ks) in cells and (dataset, "FCNN", *ks) in cells
+            ]
+            if not keys:
+                continue
+            diffs = {
+                (other, key): [
+                    mine[ks][key] - cells[(dataset, other, *ks)][key] for ks in keys
+                ]
+                for other in (base, "FCNN")
+                for key in ("accuracy", "valid_accuracy")
+            }
+            lines.append(
+                f"| {DATASET_NAMES[dataset]} | {method} | "
+                f"{', '.join(str(k) for k in sorted({k for k, _ in keys}))} | "
+                f"{len(keys)} | {_pct([mine[ks]['accuracy'] for ks in keys])} | "
+                f"{_pct([mine[ks]['valid_accuracy'] for ks in keys])} | "
+                f"{_diff(diffs[base, 'accuracy'])} | "
+                f"{_diff(diffs[base, 'valid_accuracy'])} | "
+                f"{_diff(diffs['FCNN', 'accuracy'])} | {base} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def write_pilot(pilot_out: Path, table_out: Path) -> str:
+    """Write ``pilot.md`` in ``pilot_out`` and return it."""
+    text = pilot_markdown(load_records(pilot_out), load_records(table_out))
+    (pilot_out / "pilot.md").write_text(text)
     return text

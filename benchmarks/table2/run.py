@@ -89,6 +89,20 @@ def _static(graph: str, matched: bool = False) -> Callable:
     return params
 
 
+EDGE_LR_FACTOR = 0.1
+
+
+def _slow_edges(params: Callable) -> Callable:
+    """``params`` with the recurrent weights at ``EDGE_LR_FACTOR`` times the rate."""
+
+    def slow(k: int, d: int, c: int) -> tuple[int, dict[str, Any]]:
+        width, kw = params(k, d, c)
+        groups = [("weight", {"lr": TRAINING["lr"] * EDGE_LR_FACTOR})]
+        return width, {**kw, "net_params": {"optimizer__param_groups": groups}}
+
+    return slow
+
+
 # name -> (family, epsilon, rule, params(k, n_features, n_classes) -> (width, kw)),
 # in the order cells run: the rows the comparison needs first.
 METHODS: dict[str, tuple[str, float | None, str | None, Callable]] = {
@@ -126,6 +140,24 @@ METHODS: dict[str, tuple[str, float | None, str | None, Callable]] = {
         ),
     ),
 }  # fmt: skip
+# Pilots: methods run on a few cells into their own --out folder (not in the table;
+# ``bench_table2.py pilot`` compares them with the table's cells of the same seeds).
+PILOTS: dict[str, tuple[str, float | None, str | None, Callable]] = {
+    # The recurrent weights (the edges) trained at a tenth of the rate of the
+    # encoder and decoder (optimizer__param_groups): Adam moves every weight by
+    # about lr per step whatever its gradient, and a neuron sums up to k - 1 edges.
+    "Dense, edges at lr/10": (
+        "Dense, edges at lr/10", None, None, _slow_edges(_static("dense")),
+    ),
+    "FreeEvolve eps=0.25, edges at lr/10": (
+        "FreeEvolve, edges at lr/10", 0.25, "paper", _slow_edges(_evolving(0.25)),
+    ),
+    "FreeEvolve from empty eps=0.25, edges at lr/10": (
+        "FreeEvolve from empty, edges at lr/10", 0.25, "paper",
+        _slow_edges(_evolving(0.25, "empty")),
+    ),
+}  # fmt: skip
+ALL_METHODS = {**METHODS, **PILOTS}
 
 
 def slug(method: str) -> str:
@@ -139,12 +171,12 @@ def cell_path(out: Path, dataset: str, method: str, k: int, seed: int) -> Path:
 def cell_order(
     datasets: list[str], ks: list[int], seeds: list[int], methods: list[str]
 ) -> list[tuple[int, int, str, str]]:
-    """Spread-out k, then every seed, every data set, methods in METHODS order.
+    """Spread-out k, then every seed, every data set, methods in ALL_METHODS order.
 
     An interrupted run thus already holds whole paired comparisons (every method
     and every seed of a k) at coarse k (30, 100, 60, ...), on every data set.
     """
-    order = [m for m in METHODS if m in methods]
+    order = [m for m in ALL_METHODS if m in methods]
     return [
         (seed, k, dataset, method)
         for k in spread(ks)
@@ -185,7 +217,7 @@ ROUND_KEYS = (
 def make_estimator(
     method: str, k: int, seed: int, n_features: int, n_classes: int, training: dict
 ) -> tuple[int, FreeNetClassifier]:
-    _, _, _, params = METHODS[method]
+    _, _, _, params = ALL_METHODS[method]
     width, kw = params(k, n_features, n_classes)
     return width, FreeNetClassifier(
         width, random_state=seed, n_threads=1, **training, **kw
@@ -207,12 +239,13 @@ def run_cell(
     width, est = make_estimator(method, k, seed, n_features, n_classes, training)
     classes = np.unique(data["y_train"])
     curve = ValidationCurve(data["X_valid"], np.searchsorted(classes, data["y_valid"]))
-    est.set_params(net_params={"callbacks": [("table2_valid", curve)]})
+    net_params = {**(est.net_params or {}), "callbacks": [("table2_valid", curve)]}
+    est.set_params(net_params=net_params)
     t0 = time.perf_counter()
     est.fit(data["X_train"], data["y_train"])
     fit_seconds = time.perf_counter() - t0
     rounds = [{key: r.get(key) for key in ROUND_KEYS} for r in est.evolution_history_]
-    family, epsilon, rule, _ = METHODS[method]
+    family, epsilon, rule, _ = ALL_METHODS[method]
     edges_start = rounds[0]["n_edges_before"] if rounds else int(est.n_edges_)
     return {
         "dataset": dataset,
