@@ -24,27 +24,28 @@ import time
 from collections.abc import Sequence
 
 
-def _demo(args: argparse.Namespace) -> int:
-    import numpy as np
+def demo_split(seed: int) -> list:
+    """The demo's data: digits, pixels / 16, a stratified 70 / 30 split by ``seed``."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X / 16.0, y, test_size=0.3, stratify=y, random_state=seed)
+
+
+def demo_models(args: argparse.Namespace) -> dict:
+    """The demo's two classifiers, unfitted: the FreeNet and the FCNN baseline.
+
+    The same fixed budget for both: exactly ``args.epochs`` epochs (no stopping
+    criterion). The FreeNet evolves with the estimator's FreeEvolve defaults (the
+    empty start, a round every 20 mini-batches of the first epoch and after every
+    epoch, until three in a row change nothing), ``args.initial_graph``,
+    ``args.epsilon`` and ``args.rounds`` aside.
+    """
+    import numpy as np
+
     from sklearn_freenets import FreeNetClassifier
 
-    X, y = load_digits(return_X_y=True)
-    X = X / 16.0
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.3, stratify=y, random_state=args.seed
-    )
-    print(
-        f"digits: {len(X_train)} training / {len(X_test)} test images, "
-        f"{X.shape[1]} features, 10 classes; k={args.k} neurons, "
-        f"{args.epochs} epochs, seed {args.seed}\n"
-    )
-    # The same fixed budget for both models: exactly --epochs epochs (no stopping
-    # criterion). The FreeNet evolves with the estimator's FreeEvolve defaults
-    # (the empty start, a round after every epoch until three in a row change
-    # nothing), --initial-graph, --epsilon and --rounds aside.
     common = dict(
         k=args.k,
         max_epochs=args.epochs,
@@ -53,7 +54,7 @@ def _demo(args: argparse.Namespace) -> int:
         random_state=args.seed,
         verbose=args.verbose,
     )
-    models = {
+    return {
         "FreeNet (FreeEvolve)": FreeNetClassifier(
             **common,
             initial_graph=args.initial_graph,
@@ -64,6 +65,16 @@ def _demo(args: argparse.Namespace) -> int:
             **common, evolve_rounds=0, initial_graph="empty"
         ),
     }
+
+
+def _demo(args: argparse.Namespace) -> int:
+    X_train, X_test, y_train, y_test = demo_split(args.seed)
+    print(
+        f"digits: {len(X_train)} training / {len(X_test)} test images, "
+        f"{X_train.shape[1]} features, 10 classes; k={args.k} neurons, "
+        f"{args.epochs} epochs, seed {args.seed}\n"
+    )
+    models = demo_models(args)
     # The first optimizer a process builds imports torch's compiler stack
     # (torch._dynamo, seconds on a small machine); build one before timing, so
     # that neither model's fit time includes it.
