@@ -26,7 +26,6 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-import torch
 from sklearn.base import clone
 
 from sklearn_freenets.__main__ import _parser, demo_models, demo_split
@@ -55,7 +54,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--out", default=str(OUT))
     options = parser.parse_args(argv)
-    torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # torch's first import
     scores: dict[str, list[float]] = {}
     for seed in range(options.seeds):
         X_train, X_test, y_train, y_test = demo_split(seed)
