@@ -142,6 +142,38 @@ def test_validation_ranking_compares_methods_on_the_same_fits(monkeypatch):
     assert report.validation_ranking([]) == []
 
 
+def test_every_configuration_checks_both_targets_per_data_set():
+    """Check the margin over the FCNN (mean over k) and the worst k against dense."""
+    recs = []
+    for k, (fcnn, dense, usage) in {
+        30: (0.900, 0.905, 0.920),  # usage: +2.0 over FCNN, +1.5 over dense
+        60: (0.950, 0.951, 0.950),  # usage: +0.0 over FCNN, -0.1 over dense
+    }.items():
+        for method, acc in (
+            ("FCNN", fcnn),
+            ("Dense (no evolution)", dense),
+            ("usage eps=0.1", usage),
+        ):
+            recs.append(_record("fashion_mnist", method, k, 0, acc, 0.9))
+    # only k = 30 on MNIST: +1.0 over the FCNN and over dense, so it passes there
+    for method, acc in (
+        ("FCNN", 0.97),
+        ("Dense (no evolution)", 0.97),
+        ("usage eps=0.1", 0.98),
+    ):
+        recs.append(_record("mnist", method, 30, 0, acc, 0.9))
+    # a k with no FCNN cell must not count
+    recs.append(_record("mnist", "usage eps=0.1", 60, 0, 0.10, 0.9))
+    lines = report.every_configuration(recs)
+    assert len(lines) == 3  # the two header lines and the one evolving method
+    cols = [c.strip() for c in lines[2].strip("|").split("|")]
+    assert cols[0] == "usage eps=0.1"
+    assert cols[1] == "+1.00 / +1.00"  # MNIST
+    assert cols[2] == "+1.00 / -0.10"  # Fashion-MNIST: margin +1.00, worst k fails
+    assert cols[3] == "MNIST"
+    assert report.every_configuration([]) == []
+
+
 def _pilot_record(dataset, method, k, seed, accuracy, valid):
     rec = _record(dataset, "FCNN", k, seed, accuracy, valid)
     return {**rec, "method": method, "family": run.PILOTS[method][0]}
