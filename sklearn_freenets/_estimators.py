@@ -989,7 +989,16 @@ Training stops as scikit-learn's MLP does: after ``max_epochs`` epochs, or once
     and epochs before that never count toward stopping, so a fit runs at least
     until the last round. If the loss becomes NaN or infinite, training stops
     with a :class:`~sklearn.exceptions.ConvergenceWarning` and keeps the weights
-    from the start of that epoch."""
+    from the start of that epoch.
+
+    Standardise the inputs (a ``StandardScaler`` in a ``Pipeline``), as for any
+    MLP and more so here, because FreeEvolve reads which neurons fire: on
+    uncentred, non-negative inputs (pixels in [0, 1], say) most neurons fire on
+    most samples, so from the empty graph it wires many of them together, and
+    on small data sets those edges cost accuracy. Standardised inputs keep
+    activity rates near one half, and the empty graph then stays nearly empty
+    unless neurons really do fire together (``benchmarks/bench_demo.py``
+    measures both on digits)."""
 
 
 _REGRESSOR_TOL_NOTE = """

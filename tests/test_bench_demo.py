@@ -29,11 +29,39 @@ def test_variants_change_only_what_they_name():
     }
 
 
+def test_default_models_are_the_defaults_on_each_input():
+    """Check each model keeps every default but random_state, on both inputs."""
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.preprocessing import StandardScaler
+
+    from sklearn_freenets import FreeNetClassifier
+
+    fits = bench_demo.default_models(2)
+    assert len(fits) == len(bench_demo.DEFAULTS) * len(bench_demo.INPUTS)
+    for (name, inputs), model in fits.items():
+        if inputs == "StandardScaler":
+            assert isinstance(model[0], StandardScaler)
+            model = model[-1]
+        else:
+            assert not hasattr(model, "steps")
+        base = MLPClassifier() if name == "MLPClassifier()" else FreeNetClassifier()
+        changed = {
+            key: value
+            for key, value in model.get_params().items()
+            if value != base.get_params()[key]
+        }
+        expected = {"random_state": 2}
+        if "evolve_rounds=0" in name:
+            expected["evolve_rounds"] = 0
+        assert changed == expected, name
+
+
 @pytest.mark.slow
 def test_one_seed_end_to_end(tmp_path):
     """Check a one-seed run writes a row per model with the FCNN's difference 0."""
     out = tmp_path / "demo.md"
     assert bench_demo.main(["--seeds", "1", "--out", str(out)]) == 0
     rows = [line for line in out.read_text().splitlines() if line.startswith("| ")]
-    assert len(rows) == 1 + 5
+    # the header of each table, 5 variants of the demo, 3 defaults x 2 inputs
+    assert len(rows) == 2 + 5 + 6
     assert "| +0.00 (sd 0.00) |" in next(r for r in rows if "FCNN baseline" in r)
