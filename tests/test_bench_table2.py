@@ -213,3 +213,30 @@ def test_pilots_are_kept_out_of_the_table():
     argv = ["run", "--methods", "Dense, edges at lr/10", "--ks", "30", "--seeds", "1"]
     with pytest.raises(SystemExit, match="pilots, not rows of the table"):
         bench_table2.main(argv)
+
+
+def test_standardised_pilots_see_inputs_scaled_on_the_training_rows():
+    """Check only the standardised pilots' inputs change, with the train statistics."""
+    rng = np.random.RandomState(0)
+    data = {
+        "X_train": rng.uniform(0, 1, (50, 3)).astype(np.float32),
+        "X_valid": rng.uniform(0, 1, (20, 3)).astype(np.float32),
+        "X_test": rng.uniform(0, 2, (20, 3)).astype(np.float32),
+        "y_train": np.zeros(50),
+    }
+    data["X_train"][:, 2] = 0.5  # a constant pixel stays finite
+    assert run.inputs_for("FCNN", data) is data
+    assert run.STANDARDISED == {
+        "FCNN, standardised inputs",
+        "FreeEvolve from empty eps=0.25, standardised inputs",
+    }
+    seen = run.inputs_for("FCNN, standardised inputs", data)
+    mean, std = data["X_train"].mean(0), data["X_train"].std(0)
+    np.testing.assert_allclose(seen["X_train"][:, :2].mean(0), 0, atol=1e-6)
+    np.testing.assert_allclose(seen["X_train"][:, :2].std(0), 1, atol=1e-5)
+    expected = (data["X_test"][:, 0] - mean[0]) / std[0]
+    np.testing.assert_allclose(seen["X_test"][:, 0], expected, rtol=1e-5)
+    assert np.all(seen["X_train"][:, 2] == 0) and np.isfinite(seen["X_test"]).all()
+    assert seen["X_valid"].dtype == np.float32 and seen["y_train"] is data["y_train"]
+    assert seen["X_train"] is not data["X_train"]  # the shared data is untouched
+    np.testing.assert_array_equal(data["X_train"][:, 2], 0.5)

@@ -573,6 +573,10 @@ PILOT_BASES = {
     "Dense, edges at lr/10": "Dense (no evolution)",
     "FreeEvolve eps=0.25, edges at lr/10": "FreeEvolve eps=0.25",
     "FreeEvolve from empty eps=0.25, edges at lr/10": "FreeEvolve from empty eps=0.25",
+    "FCNN, standardised inputs": "FCNN",
+    "FreeEvolve from empty eps=0.25, standardised inputs": (
+        "FreeEvolve from empty eps=0.25"
+    ),
 }
 
 
