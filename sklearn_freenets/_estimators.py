@@ -991,14 +991,16 @@ Training stops as scikit-learn's MLP does: after ``max_epochs`` epochs, or once
     with a :class:`~sklearn.exceptions.ConvergenceWarning` and keeps the weights
     from the start of that epoch.
 
-    Standardise the inputs (a ``StandardScaler`` in a ``Pipeline``), as for any
-    MLP and more so here, because FreeEvolve reads which neurons fire: on
-    uncentred, non-negative inputs (pixels in [0, 1], say) most neurons fire on
-    most samples, so from the empty graph it wires many of them together, and
-    on small data sets those edges cost accuracy. Standardised inputs keep
-    activity rates near one half, and the empty graph then stays nearly empty
-    unless neurons really do fire together (``benchmarks/bench_demo.py``
-    measures both on digits)."""
+    Scale the inputs, as for any MLP; here the scaling also decides what
+    FreeEvolve does, because the rule reads which neurons fire. On uncentred,
+    non-negative inputs (pixels in [0, 1], say) many neurons fire on most
+    samples, and from the empty graph the rule wires them together; on
+    standardised inputs (``StandardScaler``) activity rates stay near one half
+    and the graph stays nearly empty. Neither is better everywhere: on the small
+    digits set standardised inputs did better, on MNIST-sized image sets pixels
+    in [0, 1] with their evolved edges did (``benchmarks/bench_demo.py`` and the
+    standardised-inputs pilot of ``benchmarks/bench_table2.py``; see README), so
+    the scaler is worth searching over."""
 
 
 _REGRESSOR_TOL_NOTE = """
