@@ -26,7 +26,7 @@ Usage::
 
     python benchmarks/bench_demo.py [--seeds 5] [--out benchmarks/results/demo.md]
 
-About three minutes on 2 cores.
+About a minute on 2 cores.
 """
 
 from __future__ import annotations

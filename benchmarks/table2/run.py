@@ -158,8 +158,9 @@ PILOTS: dict[str, tuple[str, float | None, str | None, Callable]] = {
         _slow_edges(_evolving(0.25, "empty")),
     ),
     # The table's inputs are pixels in [0, 1]; these see them standardised per
-    # pixel (a StandardScaler fitted on the training rows): do README's advice to
-    # standardise, and the edges FreeEvolve wires from uncentred inputs, hold here?
+    # pixel (a StandardScaler fitted on the training rows): does the usual advice
+    # for MLPs help here, and what becomes of the edges FreeEvolve wires from
+    # uncentred inputs?
     "FCNN, standardised inputs": (
         "FCNN, standardised inputs", None, None, _static("empty"),
     ),
