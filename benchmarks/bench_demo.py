@@ -112,18 +112,26 @@ def defaults_table(n_seeds: int) -> list[str]:
         "|---|---|" + "---:|" * (n_seeds + 4),
     ]
     for (name, inputs), accs in scores.items():
-        diff = 100 * (np.array(accs) - np.array(scores["MLPClassifier()", inputs]))
         n_edges = edges.get((name, inputs))
         lines.append(
             f"| {name} | {inputs} | "
-            + " | ".join(f"{a:.4f}" for a in accs)
-            + f" | {np.mean(accs):.4f} | {diff.mean():+.2f} (sd {diff.std():.2f}) | "
+            + _seed_columns(accs, scores["MLPClassifier()", inputs])
+            + " "
             + (f"{np.mean(n_edges):.0f}" if n_edges else "–")
             + " | "
             + (f"{np.mean(busy[name, inputs]):.2f}" if (name, inputs) in busy else "–")
             + " |"
         )
     return lines
+
+
+def _seed_columns(accs: list[float], base: list[float]) -> str:
+    """Table cells: accuracy per seed, mean, and the paired difference from base."""
+    diff = 100 * (np.array(accs) - np.array(base))
+    return (
+        " | ".join(f"{a:.4f}" for a in accs)
+        + f" | {np.mean(accs):.4f} | {diff.mean():+.2f} (sd {diff.std():.2f}) |"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,7 +146,6 @@ def main(argv: list[str] | None = None) -> int:
         for name, model in fits.items():
             model.fit(X_train, y_train)
             scores.setdefault(name, []).append(float(model.score(X_test, y_test)))
-    fcnn = np.array(scores["FCNN baseline"])
     lines = [
         f"The demo's models (k={args.k}, {args.epochs} epochs, lr {args.lr}) on "
         f"seeds 0-{options.seeds - 1}: test accuracy per seed, and the paired "
@@ -150,12 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         "|---|" + "---:|" * (options.seeds + 2),
     ]
     for name, accs in scores.items():
-        diff = 100 * (np.array(accs) - fcnn)
-        lines.append(
-            f"| {name} | "
-            + " | ".join(f"{a:.4f}" for a in accs)
-            + f" | {np.mean(accs):.4f} | {diff.mean():+.2f} (sd {diff.std():.2f}) |"
-        )
+        lines.append(f"| {name} | " + _seed_columns(accs, scores["FCNN baseline"]))
     lines += ["", *defaults_table(options.seeds)]
     text = "\n".join(lines) + "\n"
     Path(options.out).write_text(text)

@@ -11,6 +11,7 @@ callbacks), train, and set the fitted attributes.
 from __future__ import annotations
 
 import contextlib
+import functools
 import warnings
 from numbers import Integral, Real
 from typing import Any
@@ -162,7 +163,9 @@ def _torch_threads(n: int):
             torch.set_num_threads(before)
 
 
-_THREADPOOLS: list[ThreadpoolController] = []
+@functools.cache
+def _threadpool_controller() -> ThreadpoolController:
+    return ThreadpoolController()
 
 
 def _blas_threads(n: int):
@@ -174,9 +177,7 @@ def _blas_threads(n: int):
     built once (as scikit-learn does): finding the loaded libraries takes about
     a millisecond, a tenth of a small ``partial_fit`` call.
     """
-    if not _THREADPOOLS:
-        _THREADPOOLS.append(ThreadpoolController())
-    return _THREADPOOLS[0].limit(limits=n, user_api="blas")
+    return _threadpool_controller().limit(limits=n, user_api="blas")
 
 
 def _merge_duplicate_rows(X, y, w):

@@ -441,10 +441,13 @@ def every_configuration(records: list[dict]) -> list[str]:
         "| method | " + " | ".join(heads) + " | meets both targets on |",
         "|---|" + "---:|" * len(datasets) + "---|",
     ]
+    ks_of = {
+        d: sorted({r["k"] for r in records if r["dataset"] == d}) for d in datasets
+    }
     for m in methods:
         shown, passed = [], []
         for d in datasets:
-            ks = sorted({r["k"] for r in records if r["dataset"] == d})
+            ks = ks_of[d]
             fcnn = {k: paired(cells, d, m, "FCNN", k) for k in ks}
             dense = {k: paired(cells, d, m, "Dense (no evolution)", k) for k in ks}
             ks = [k for k in ks if fcnn[k] and dense[k]]
