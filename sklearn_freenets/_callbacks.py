@@ -3,8 +3,11 @@
 
 Each callback owns its state: parameters are stored by ``__init__``, running state
 (names ending in ``_``) is reset in ``on_train_begin``, as in skorch's
-``EarlyStopping``. A callback that ends training raises ``KeyboardInterrupt``, the
-interruption skorch itself uses, so every callback's ``on_train_end`` still runs.
+``EarlyStopping``. A callback that ends training raises
+:class:`~sklearn_freenets._training.StopTraining` with its reason (never
+``KeyboardInterrupt``, which is left to Ctrl+C), so every callback's
+``on_train_end`` still runs. History keys come from
+:class:`~sklearn_freenets._training.History`.
 
 Epoch hooks receive ``phase="polish"`` during the L-BFGS polish epochs
 (:meth:`sklearn_freenets._training.FreeNetTrainer.train`); callbacks that only make
@@ -20,7 +23,7 @@ import numpy as np
 import torch
 from skorch.callbacks import Callback
 
-from sklearn_freenets._training import set_learning_rate
+from sklearn_freenets._training import History, StopTraining, set_learning_rate
 
 __all__ = [
     "ConvergenceStopping",
@@ -40,12 +43,11 @@ class DivergenceGuard(Callback):
 
     The module's weights and buffers are copied (into buffers allocated once per
     training run) at the start of every epoch; when the epoch's training loss is
-    NaN or infinite, that copy is put back and training stops.
-    ``diverged_epoch_`` is the (1-based) epoch that diverged, None otherwise.
+    NaN or infinite, that copy is put back and training stops
+    (``StopTraining("diverged")``).
     """
 
     def on_train_begin(self, net: Any, **kwargs: Any) -> None:
-        self.diverged_epoch_: int | None = None
         self.live_ = list(net.module_.state_dict(keep_vars=True).values())
         self.snapshot_ = [t.detach().clone() for t in self.live_]
 
@@ -56,31 +58,33 @@ class DivergenceGuard(Callback):
 
     @torch.no_grad()
     def on_epoch_end(self, net: Any, **kwargs: Any) -> None:
-        loss = net.history[-1, "train_loss"]
+        loss = net.history[-1, History.TRAIN_LOSS]
         if not np.isfinite(loss):
             for saved, live in zip(self.snapshot_, self.live_, strict=True):
                 live.copy_(saved)
-            self.diverged_epoch_ = len(net.history)
-            raise KeyboardInterrupt
+            raise StopTraining("diverged")
 
     def on_train_end(self, net: Any, **kwargs: Any) -> None:
         self.snapshot_, self.live_ = [], []  # do not keep (or pickle) the copies
 
 
 class ConvergenceStopping(Callback):
-    """Stop when training stops improving, with scikit-learn's MLP semantics.
+    """Stop when training stops improving: scikit-learn's MLP rule, after evolution.
 
     Without validation data: an epoch counts as "no improvement" when its training
     loss is above ``best_loss - tol``. With validation data (``early_stopping``):
-    the score on it is recorded in the history as ``valid_score`` each epoch, an
-    epoch counts when its score is below ``best_score + tol``, and the weights of
-    the best score are restored at the end. Training stops once more than
+    the score on it is recorded in the history (``History.VALID_SCORE``) each
+    epoch, an epoch counts when its score is below ``best_score + tol``, and the
+    module's state (weights *and* graph) of the best score is restored at the
+    end. Training stops (``StopTraining("converged")``) once more than
     ``n_iter_no_change`` epochs in a row count.
 
-    Counting starts only once FreeEvolve has settled: while the history's
-    ``evolution_settled`` entry of the epoch is False, the counter and the best
-    values are reset (a topology round changes the loss, and restoring weights
-    from before a round would restore the old graph too).
+    The best loss, score and state are those of every epoch of the run. The count
+    starts only after FreeEvolve (``evolution``) has settled: the epochs up to
+    and including the one whose round settles it never count, so training
+    never stops before evolution settles, and stops ``n_iter_no_change + 1``
+    epochs after it at the earliest. Without ``evolution`` this is exactly the
+    MLP's rule.
 
     Parameters
     ----------
@@ -88,10 +92,14 @@ class ConvergenceStopping(Callback):
         Smallest change that counts as an improvement.
     n_iter_no_change : int or float
         Epochs without improvement tolerated (``np.inf``: never stop).
-    validation : tuple or None
-        ``(X, y, sample_weight)`` tensors of the held-out rows, or None.
+    validation : TrainingData or None
+        The held-out rows, or None. Dropped at the end of training, so a fitted
+        (pickled) net keeps no held-out rows.
     score : callable or None
         ``score(net, validation) -> float``, higher is better; with ``validation``.
+    evolution : FreeEvolve or None
+        The run's FreeEvolve callback, asked ``settled(net)`` after each epoch
+        (it runs before this callback).
     """
 
     def __init__(
@@ -100,55 +108,56 @@ class ConvergenceStopping(Callback):
         n_iter_no_change: float,
         validation: Any = None,
         score: Any = None,
+        evolution: Any = None,
     ) -> None:
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.validation = validation
         self.score = score
+        self.evolution = evolution
 
     def on_train_begin(self, net: Any, **kwargs: Any) -> None:
-        self._reset()
-        self.stopped_epoch_: int | None = None
-
-    def _reset(self) -> None:
         self.best_loss_ = np.inf
         self.best_score_ = -np.inf
+        self.best_epoch_: int | None = None
         self.no_improvement_count_ = 0
         self.best_state_: dict | None = None
+        self.counting_ = self.evolution is None or self.evolution.settled(net)
 
     def on_epoch_end(self, net: Any, phase: str | None = None, **kwargs: Any) -> None:
         if phase == "polish":
             return
-        row = net.history[-1]
         if self.validation is not None:
             value = float(self.score(net, self.validation))
-            net.history.record("valid_score", value)
-        if not row.get("evolution_settled", True):
-            self._reset()
-            return
-        if self.validation is not None:
+            net.history.record(History.VALID_SCORE, value)
             if value < self.best_score_ + self.tol:
                 self.no_improvement_count_ += 1
             else:
                 self.no_improvement_count_ = 0
             if value > self.best_score_:
                 self.best_score_ = value
+                self.best_epoch_ = len(net.history)
                 self.best_state_ = _state(net)
         else:
-            loss = row["train_loss"]
+            loss = net.history[-1, History.TRAIN_LOSS]
             if loss > self.best_loss_ - self.tol:
                 self.no_improvement_count_ += 1
             else:
                 self.no_improvement_count_ = 0
-            self.best_loss_ = min(self.best_loss_, loss)
+            if loss < self.best_loss_:
+                self.best_loss_ = loss
+                self.best_epoch_ = len(net.history)
+        if not self.counting_:
+            self.no_improvement_count_ = 0
+            self.counting_ = self.evolution.settled(net)
         if self.no_improvement_count_ > self.n_iter_no_change:
-            self.stopped_epoch_ = len(net.history)
-            raise KeyboardInterrupt
+            raise StopTraining("converged")
 
     def on_train_end(self, net: Any, **kwargs: Any) -> None:
         if self.best_state_ is not None:
             net.module_.load_state_dict(self.best_state_)
         self.best_state_ = None
+        self.validation = None  # do not keep (or pickle) the held-out rows
 
 
 class EpochProgress(Callback):
@@ -165,9 +174,9 @@ class EpochProgress(Callback):
 
     def on_epoch_end(self, net: Any, **kwargs: Any) -> None:
         last = net.history[-1]
-        postfix = {"loss": f"{last['train_loss']:.4g}"}
-        if "valid_score" in last:
-            postfix["valid_score"] = f"{last['valid_score']:.4g}"
+        postfix = {"loss": f"{last[History.TRAIN_LOSS]:.4g}"}
+        if History.VALID_SCORE in last:
+            postfix["valid_score"] = f"{last[History.VALID_SCORE]:.4g}"
         postfix["edges"] = net.module_.n_edges()
         self.bar_.set_postfix(postfix, refresh=False)
         self.bar_.update(1)
@@ -200,7 +209,7 @@ class CosineLR(Callback):
             1.0 + np.cos(np.pi * t / max(self.t_max, 1))
         )
         set_learning_rate(net.optimizer_, lr, self.lr)
-        net.history.record("lr", float(lr))
+        net.history.record(History.LR, float(lr))
 
 
 class KeepBest(Callback):
@@ -223,7 +232,7 @@ class KeepBest(Callback):
             self.before_step_ = _state(net)
 
     def on_epoch_end(self, net: Any, **kwargs: Any) -> None:
-        loss = net.history[-1].get("train_loss", np.nan)
+        loss = net.history[-1].get(History.TRAIN_LOSS, np.nan)
         if self.before_step_ is not None and np.isfinite(loss):
             if loss < self.best_loss_:
                 self.best_loss_, self.best_state_ = loss, self.before_step_

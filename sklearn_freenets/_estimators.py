@@ -1,38 +1,40 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """scikit-learn estimators that train a FreeNet through skorch.
 
-A fit runs in named steps (:meth:`_BaseFreeNet._fit`): validate the input, hold
-out the validation rows, build the skorch net (first fit) or check that the
-network's shape parameters are unchanged (warm start, ``partial_fit``), sync the
-parameters that may change between fits (learning rate, penalty, batch size,
-callbacks), train, and set the fitted attributes.
+A fit runs in named steps (:meth:`_BaseFreeNet._fit`): check the parameters,
+validate the input, hold out the validation rows, build the skorch net (first
+fit) or check that the network's shape parameters are unchanged (warm start,
+``partial_fit``), sync the parameters that may change between fits (learning
+rate, penalty, batch size, callbacks), train, and set the fitted attributes. The
+steps run inside :func:`_unchanged_on_error`: when any of them raises, the
+estimator (and a network it continued) is put back exactly as it was.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import warnings
+from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
-from scipy.special import log_softmax, softmax
+from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_random_state
+from sklearn.preprocessing import LabelBinarizer, LabelEncoder
+from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils._param_validation import Interval, Options, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
     validate_data,
 )
-from threadpoolctl import ThreadpoolController
 
 from sklearn_freenets._callbacks import (
     ConvergenceStopping,
@@ -42,12 +44,21 @@ from sklearn_freenets._callbacks import (
     KeepBest,
 )
 from sklearn_freenets._evolve import RULES, EarlyFreeEvolve, FreeEvolve, round_records
-from sklearn_freenets._kernel import ACTIVATIONS, apply_activation
+from sklearn_freenets._kernel import ACTIVATIONS
 from sklearn_freenets._module import _DTYPES, FreeNetModule, initial_adjacency
+from sklearn_freenets._runtime import (
+    TorchDevice,
+    blas_threads,
+    fused_adam_supported,
+    generator,
+    resolve_device,
+    torch_threads,
+)
 from sklearn_freenets._training import (
     FreeNetTrainer,
-    TensorBatches,
+    History,
     TrainingData,
+    TrainingResult,
     set_learning_rate,
     set_weight_decay,
 )
@@ -55,6 +66,8 @@ from sklearn_freenets._training import (
 __all__ = ["FreeNetClassifier", "FreeNetRegressor"]
 
 _NP_DTYPES = {"float32": np.float32, "float64": np.float64}
+# Sparse input is accepted in these formats (and densified, see the docstrings).
+_SPARSE_FORMATS = ("csr", "csc", "coo")
 # Rows per forward pass at prediction time (fixed so predictions are batch-invariant).
 _PREDICT_BLOCK = 128
 # batch_size="auto" is min(_AUTO_BATCH, n_samples), as in scikit-learn's MLP.
@@ -65,10 +78,11 @@ _AUTO_LR_MIN = 1e-3
 # n_threads="auto": one torch thread below this many multiply-adds per forward pass
 # of a batch (benchmarks/bench_threads.py measures where more threads start to pay).
 _THREADS_MIN_WORK = 50_000_000
-# Smallest pre-activation of every neuron on the training data after init="active".
-_ACTIVE_MARGIN = 0.1
 # Cosine annealing goes down to lr * _COSINE_FLOOR.
 _COSINE_FLOOR = 1e-3
+# A fit whose last training loss is more than this many times its first diverged
+# (the loss can rise without ever becoming NaN), and says so.
+_RISE_FACTOR = 10.0
 # Parameters fixed when the network is built: a warm start or partial_fit must not
 # change them (every other parameter is read again by each fit).
 _BUILD_PARAMS = (
@@ -99,85 +113,28 @@ _RESERVED_NET_PARAMS = {
     "verbose": "use the estimator's verbose",
 }
 _RESERVED_NET_PREFIXES = ("module__", "criterion__", "iterator_train__", "dataset__")
+# skorch callbacks that cannot work in this training loop, and what to use instead.
+# The loop records one loss per epoch (no per-batch history rows, no "valid_loss")
+# and scores held-out rows itself.
+_REFUSED_CALLBACKS = {
+    "EpochScoring": "the loop records no per-batch predictions to score; the "
+    "training loss is in net_.history and early_stopping records valid_score",
+    "BatchScoring": "the loop records no per-batch history rows",
+    "PassthroughScoring": "the loop records no per-batch history rows",
+    "EarlyStopping": "use early_stopping, n_iter_no_change and tol",
+    "ProgressBar": "use verbose=1 (a progress bar over the epochs)",
+    "Checkpoint": "it monitors skorch's validation loss, which this loop does not "
+    "record; save the fitted estimator with pickle or joblib instead",
+}
 
 
-class _TorchDevice(Options):
-    """A torch device string (``"cpu"``, ``"cuda:1"``, ...) or ``"auto"``.
-
-    Unavailable devices (CUDA without a GPU, a CUDA index past the last GPU)
-    fail too, so a bad ``device`` fails at parameter validation, before any work.
-    (An ``Options`` subclass: scikit-learn accepts only its own constraint types.)
-    """
-
-    def __init__(self) -> None:
-        super().__init__(str, {"auto"})
+class _Integer(Interval):
+    """An ``Interval`` of integers that refuses booleans (``k=True`` is no count)."""
 
     def is_satisfied_by(self, val):
-        if isinstance(val, torch.device):
-            val = str(val)
-        if not isinstance(val, str):
+        if isinstance(val, (bool, np.bool_)):
             return False
-        if val == "auto":
-            return True
-        try:
-            device = torch.device(val)
-        except (RuntimeError, TypeError, ValueError):
-            return False
-        if device.type == "cuda":
-            return torch.cuda.is_available() and (
-                device.index is None or device.index < torch.cuda.device_count()
-            )
-        if device.type == "mps":
-            return torch.backends.mps.is_available()
-        return device.type == "cpu"
-
-    def __str__(self):
-        return "a torch device available here ('cpu', 'cuda', 'cuda:0', ...) or 'auto'"
-
-
-def _resolve_device(device) -> str:
-    if str(device) == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return str(device)
-
-
-def _fused_adam_supported(device: str) -> bool:
-    """Whether torch has a fused Adam for this device (CPU since torch 2.4)."""
-    kind = torch.device(device).type
-    if kind not in ("cpu", "cuda"):
-        return False
-    major, minor = (int(part) for part in torch.__version__.split(".")[:2])
-    return (major, minor) >= ((2, 4) if kind == "cpu" else (2, 0))
-
-
-@contextlib.contextmanager
-def _torch_threads(n: int):
-    """Run with ``n`` torch intra-op threads, then restore the caller's setting."""
-    before = torch.get_num_threads()
-    if n != before:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        if torch.get_num_threads() != before:
-            torch.set_num_threads(before)
-
-
-@functools.cache
-def _threadpool_controller() -> ThreadpoolController:
-    return ThreadpoolController()
-
-
-def _blas_threads(n: int):
-    """Run with at most ``n`` BLAS threads (NumPy's matrix products).
-
-    FreeEvolve's rounds multiply activity matrices in NumPy; with its default
-    thread count, BLAS spins on those small products while other work holds the
-    cores (2-5x slower on 2 busy cores than with one thread). The controller is
-    built once (as scikit-learn does): finding the loaded libraries takes about
-    a millisecond, a tenth of a small ``partial_fit`` call.
-    """
-    return _threadpool_controller().limit(limits=n, user_api="blas")
+        return super().is_satisfied_by(val)
 
 
 def _merge_duplicate_rows(X, y, w):
@@ -195,51 +152,11 @@ def _merge_duplicate_rows(X, y, w):
     return X[first], y[first], weight
 
 
-def _weighted_lstsq(F: np.ndarray, Y: np.ndarray, w: np.ndarray) -> np.ndarray:
-    root = np.sqrt(w)[:, None]
-    sol, *_ = np.linalg.lstsq(F * root, Y * root, rcond=None)
-    return sol
-
-
-@torch.no_grad()
-def _active_start(module: FreeNetModule, data: TrainingData, fit_outputs: bool):
-    """Shift biases so every neuron starts active; optionally fit the outputs.
-
-    Neurons are visited in order (neuron ``i`` reads neurons ``j < i``): neuron
-    ``i``'s encoder bias is raised by ``max(0, margin - min_n z_i)``, so that its
-    pre-activation is at least ``_ACTIVE_MARGIN`` on every training row. Then, with
-    ``fit_outputs`` (regression), the decoder, its bias and the skip map are set to
-    the weighted least-squares fit of the (standardised) targets on the hidden
-    activations (and the inputs). Only the training rows are used.
-    """
-    Xt = data.X
-    A = module.encoder(Xt)
-    Wm = module.masked_weight()
-    H = torch.zeros_like(A)
-    for i in range(module.k):
-        z = A[:, i] + H[:, :i] @ Wm[i, :i]
-        shift = torch.clamp(_ACTIVE_MARGIN - z.min(), min=0.0)
-        module.encoder.bias[i] += shift
-        H[:, i] = apply_activation(z + shift, module.activation)
-    if not fit_outputs:
-        return
-    H = module.hidden(Xt)[0]
-    blocks = [module.decoder.weight]
-    if module.skip is not None:
-        H = torch.cat([H, Xt], dim=1)
-        blocks.append(module.skip.weight)
-    F = torch.cat([H, torch.ones_like(H[:, :1])], dim=1).cpu().double().numpy()
-    Y = data.y.cpu().double().numpy().reshape(len(F), -1)
-    sol = _weighted_lstsq(F, Y, data.w.cpu().double().numpy())
-    if not np.isfinite(sol).all():  # pragma: no cover - keep torch's start
-        return
-    param = module.weight
-    solution = torch.as_tensor(sol, dtype=param.dtype, device=param.device)
-    start = 0
-    for weight in blocks:
-        weight.copy_(solution[start : start + weight.shape[1]].T)
-        start += weight.shape[1]
-    module.decoder.bias.copy_(solution[-1])
+def _dense(X) -> np.ndarray:
+    """``X`` as a dense C-ordered array (sparse input is densified)."""
+    if sp.issparse(X):
+        X = X.toarray()
+    return np.ascontiguousarray(X)
 
 
 def _same(a, b) -> bool:
@@ -254,45 +171,112 @@ def _same(a, b) -> bool:
         return a is b
 
 
+@contextlib.contextmanager
+def _unchanged_on_error(estimator: BaseEstimator, continued: FreeNetTrainer | None):
+    """Undo everything a failed fit changed, then re-raise.
+
+    The estimator's attributes are copied (shallowly: every fit step assigns new
+    objects rather than changing old ones in place) and, when the fit continues
+    a network (``continued``: warm start, ``partial_fit``), so are that
+    network's weights, graph, optimizer state, history length and attributes
+    (:meth:`~sklearn_freenets._training.FreeNetTrainer.checkpoint`). On any
+    exception, ``KeyboardInterrupt`` included, both are put back: a fitted
+    estimator is left exactly as it was, and an unfitted one stays unfitted.
+    """
+    saved = dict(estimator.__dict__)
+    checkpoint = continued.checkpoint() if continued is not None else None
+    try:
+        yield
+    except BaseException:
+        if continued is not None and checkpoint is not None:
+            continued.restore(checkpoint)
+        estimator.__dict__.clear()
+        estimator.__dict__.update(saved)
+        raise
+
+
+@dataclass
+class _RunCallbacks:
+    """The estimator's callbacks of one training run, in the order they run.
+
+    The order is fixed here, not left to list order elsewhere:
+
+    1. ``divergence_guard``: at an epoch's end, before anything reads the
+       epoch, it puts back the last finite weights and stops a diverged run;
+    2. ``free_evolve``: the round at an epoch's end changes the graph before
+       the epoch is scored, so the state scored is the state kept;
+    3. ``lr_schedule``, ``keep_best``;
+    4. the user's ``net_params["callbacks"]``;
+    5. ``progress``;
+    6. ``stopping`` last, so that every other callback sees the epoch that ends
+       training.
+    """
+
+    guard: DivergenceGuard
+    evolve: FreeEvolve | None = None
+    schedule: CosineLR | None = None
+    keep_best: KeepBest | None = None
+    progress: EpochProgress | None = None
+    stopping: ConvergenceStopping | None = None
+
+    def ordered(self, user: list) -> list:
+        """All callbacks of the run as skorch ``(name, callback)`` pairs."""
+        ours = [
+            ("divergence_guard", self.guard),
+            ("free_evolve", self.evolve),
+            ("lr_schedule", self.schedule),
+            ("keep_best", self.keep_best),
+        ]
+        last = [("progress", self.progress), ("stopping", self.stopping)]
+        return [
+            *((name, cb) for name, cb in ours if cb is not None),
+            *user,
+            *((name, cb) for name, cb in last if cb is not None),
+        ]
+
+
 class _BaseFreeNet(BaseEstimator):
     """Shared fitting logic of the FreeNet estimators (not for direct use)."""
 
     _parameter_constraints: dict = {
-        "k": [Interval(Integral, 1, None, closed="left")],
+        "k": [_Integer(Integral, 1, None, closed="left")],
         "epsilon": [Interval(Real, 0, 1, closed="neither")],
-        "evolve_rounds": [Interval(Integral, 0, None, closed="left")],
-        "evolve_every": [Interval(Integral, 1, None, closed="left")],
-        "evolve_every_batches": [Interval(Integral, 1, None, closed="left"), None],
-        "evolve_patience": [Interval(Integral, 1, None, closed="left")],
+        "evolve_rounds": [_Integer(Integral, 0, None, closed="left")],
+        "evolve_every": [_Integer(Integral, 1, None, closed="left")],
+        "evolve_every_batches": [_Integer(Integral, 1, None, closed="left"), None],
+        "evolve_patience": [_Integer(Integral, 1, None, closed="left")],
         "rule": [StrOptions(set(RULES)), callable],
         "revive_dead": ["boolean"],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "initial_graph": [StrOptions({"dense", "empty"}), "array-like"],
         "skip": ["boolean"],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [_Integer(Integral, 1, None, closed="left")],
         "batch_size": [
             StrOptions({"auto"}),
-            Interval(Integral, 1, None, closed="left"),
+            _Integer(Integral, 1, None, closed="left"),
         ],
         "lr": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "n_iter_no_change": [
-            Interval(Integral, 1, None, closed="left"),
+            _Integer(Integral, 1, None, closed="left"),
             Options(Real, {np.inf}),
         ],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "evolve_max_samples": [Interval(Integral, 1, None, closed="left"), None],
+        "evolve_max_samples": [_Integer(Integral, 1, None, closed="left"), None],
         "dtype": [StrOptions({"float32", "float64"})],
-        "device": [_TorchDevice()],
-        "n_threads": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "device": [TorchDevice()],
+        "n_threads": [
+            StrOptions({"auto"}),
+            _Integer(Integral, 1, None, closed="left"),
+        ],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
         "net_params": [dict, None],
         "lr_schedule": [StrOptions({"constant", "cosine"})],
-        "polish_epochs": [Interval(Integral, 0, None, closed="left")],
+        "polish_epochs": [_Integer(Integral, 0, None, closed="left")],
         "init": [StrOptions({"glorot", "torch", "active"})],
         "keep_best": ["boolean"],
     }
@@ -365,13 +349,20 @@ class _BaseFreeNet(BaseEstimator):
         self.keep_best = keep_best
 
     # -- hooks the subclasses fill in ------------------------------------------
-    _criterion: type[torch.nn.Module]
-
-    def _prepare_targets(self, y, *, first: bool, classes=None):  # pragma: no cover
+    def _prepare_targets(
+        self, y, *, first: bool, classes=None, incremental: bool = False
+    ):  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _n_outputs(self) -> int:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _make_criterion(self) -> type[torch.nn.Module]:  # pragma: no cover
+        raise NotImplementedError
+
+    def _stratify(self, y):
+        """The labels to stratify the validation split by (None: do not)."""
+        return None
 
     def _scale_targets(self, y, w, *, first: bool):
         """Targets as the network is trained on them (regression: standardised)."""
@@ -380,23 +371,29 @@ class _BaseFreeNet(BaseEstimator):
     def _validation_score(self, net: FreeNetTrainer, valid: TrainingData) -> float:
         raise NotImplementedError  # pragma: no cover - abstract
 
-    # -- step 1: input ------------------------------------------------------------
-    def _validate_X(self, X, reset: bool):
-        return validate_data(self, X, reset=reset, dtype=_NP_DTYPES[self.dtype])
-
-    def _validate_Xy(self, X, y, reset: bool = True):
-        return validate_data(
-            self,
-            X,
-            y,
-            reset=reset,
-            dtype=_NP_DTYPES[self.dtype],
-            multi_output=isinstance(self, RegressorMixin),
-            y_numeric=isinstance(self, RegressorMixin),
-        )
+    # -- step 1: parameters ---------------------------------------------------------
+    def _check_params(self, *, incremental: bool, continues: bool) -> None:
+        """Checks of parameter combinations and of ``net_params``, before any work."""
+        self._check_net_params()
+        if self.keep_best and self.early_stopping:
+            raise ValueError(
+                "keep_best=True and early_stopping=True both choose which weights "
+                "to keep (the lowest training loss, the best validation score): "
+                "set one of them"
+            )
+        if incremental and self.early_stopping:
+            raise ValueError(
+                "partial_fit does not support early_stopping=True (as for "
+                "scikit-learn's MLP): set early_stopping=False, or use fit"
+            )
+        if continues:
+            self._check_build_unchanged()
+        else:
+            initial_adjacency(self.k, self.initial_graph)
 
     def _check_net_params(self) -> None:
-        for key in self.net_params or {}:
+        params = self.net_params or {}
+        for key in params:
             reason = _RESERVED_NET_PARAMS.get(key)
             if reason is None and key.startswith(_RESERVED_NET_PREFIXES):
                 reason = "the estimator sets these itself"
@@ -406,8 +403,40 @@ class _BaseFreeNet(BaseEstimator):
                     "the optimizer ('optimizer', 'optimizer__*') and extra "
                     "'callbacks'."
                 )
+        for item in params.get("callbacks") or []:
+            callback = item[1] if isinstance(item, tuple) else item
+            name = getattr(callback, "__name__", type(callback).__name__)
+            module = getattr(callback, "__module__", type(callback).__module__) or ""
+            if module.startswith("skorch") and name in _REFUSED_CALLBACKS:
+                raise ValueError(
+                    f"net_params['callbacks'] must not contain skorch's {name}: "
+                    f"{_REFUSED_CALLBACKS[name]}"
+                )
 
-    # -- step 2: training and validation rows -----------------------------------
+    # -- step 2: input ------------------------------------------------------------
+    def _validate_input(
+        self, X, y, sample_weight, *, first: bool, incremental: bool, classes=None
+    ):
+        """Validated ``X`` (dense), encoded targets and normalised weights."""
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=first,
+            accept_sparse=_SPARSE_FORMATS,
+            dtype=_NP_DTYPES[self.dtype],
+            multi_output=True,
+            y_numeric=isinstance(self, RegressorMixin),
+        )
+        w = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        y = self._prepare_targets(
+            y, first=first, classes=classes, incremental=incremental
+        )
+        return _dense(X), y, w
+
+    # -- step 3: training and validation rows -----------------------------------
     def _batch_size(self, n_rows: int) -> int:
         if self.batch_size == "auto":
             return min(_AUTO_BATCH, n_rows)
@@ -423,6 +452,8 @@ class _BaseFreeNet(BaseEstimator):
     def _split(self, X, y, w, *, incremental: bool, seed: int):
         """Drop zero-weight rows and hold out the validation rows (early stopping).
 
+        The weights are divided by their largest value (a weighted mean does not
+        change, and weights beyond float32's range or near 0 stay usable).
         Returns numpy ``(X, y, w)`` for training and for validation (or None).
         """
         keep = w > 0
@@ -430,16 +461,18 @@ class _BaseFreeNet(BaseEstimator):
             raise ValueError("sample_weight is zero for every sample: nothing to fit")
         if not keep.all():
             X, y, w = X[keep], y[keep], w[keep]
+        if not np.isfinite(w).all():
+            raise ValueError("sample_weight must be finite")
+        w = w / w.max()
         if not self.early_stopping or incremental:
             return (X, y, w), None
-        stratify = y if isinstance(self, ClassifierMixin) else None
         try:
             parts = train_test_split(
                 X,
                 y,
                 w,
                 test_size=self.validation_fraction,
-                stratify=stratify,
+                stratify=self._stratify(y),
                 random_state=seed,
             )
         except ValueError as exc:
@@ -449,10 +482,30 @@ class _BaseFreeNet(BaseEstimator):
                 f"few for a validation set: {exc}"
             ) from exc
         X_tr, X_va, y_tr, y_va, w_tr, w_va = parts
+        if len(X_va) < 2:
+            raise ValueError(
+                f"The validation set is too small: early_stopping=True holds out "
+                f"{len(X_va)} of the {len(X)} samples (validation_fraction="
+                f"{self.validation_fraction}). Increase validation_fraction or the "
+                "size of your data set."
+            )
         return (X_tr, y_tr, w_tr), (X_va, y_va, w_va)
 
+    def _training_data(self, train, valid, *, first: bool):
+        """Tensors of the training rows (merged when full-batch) and validation rows."""
+        if self._batch_size(len(train[0])) >= len(train[0]):
+            train = _merge_duplicate_rows(*train)  # full batch: order-independent
+        data = self._as_data(
+            train[0], self._scale_targets(train[1], train[2], first=first), train[2]
+        )
+        if valid is not None:
+            valid = self._as_data(
+                valid[0], self._scale_targets(valid[1], valid[2], first=False), valid[2]
+            )
+        return data, valid
+
     def _as_data(self, X, y, w) -> TrainingData:
-        device = torch.device(_resolve_device(self.device))
+        device = torch.device(resolve_device(self.device))
         dtype = _DTYPES[self.dtype]
         y_t = torch.as_tensor(y, device=device)
         if y_t.is_floating_point():
@@ -463,10 +516,10 @@ class _BaseFreeNet(BaseEstimator):
             torch.as_tensor(w, dtype=dtype, device=device),
         )
 
-    # -- step 3: the net ----------------------------------------------------------
-    def _make_net(self, n_features: int) -> FreeNetTrainer:
-        """Build (not initialise) the skorch net for data with ``n_features``."""
-        device = _resolve_device(self.device)
+    # -- step 4: the net ----------------------------------------------------------
+    def _make_net(self, n_features: int, n_rows: int) -> FreeNetTrainer:
+        """Build (not initialise) the skorch net for ``n_rows`` x ``n_features``."""
+        device = resolve_device(self.device)
         user = dict(self.net_params or {})
         params: dict[str, Any] = {
             "module": FreeNetModule,
@@ -478,14 +531,13 @@ class _BaseFreeNet(BaseEstimator):
             "module__initial_graph": self.initial_graph,
             "module__dtype": self.dtype,
             "module__init": "glorot" if self.init == "glorot" else "torch",
-            "criterion": self._criterion,
+            "module__random_state": self._seed,
+            "criterion": self._make_criterion(),
             "criterion__reduction": "none",
             "optimizer": torch.optim.Adam,
-            "lr": 1e-3,  # set by every fit
+            "lr": self._lr(n_rows),
             "max_epochs": self.max_epochs,
-            "batch_size": 1,  # set by every fit
-            "iterator_train": TensorBatches,
-            "iterator_train__shuffle": True,
+            "batch_size": self._batch_size(n_rows),
             "train_split": None,
             "device": device,
             "verbose": 0,
@@ -497,7 +549,7 @@ class _BaseFreeNet(BaseEstimator):
         if (
             optimizer in (torch.optim.Adam, torch.optim.AdamW)
             and "optimizer__fused" not in params
-            and _fused_adam_supported(device)
+            and fused_adam_supported(device)
         ):
             # The fused kernel gives the same updates as the default loop and is
             # faster on the CPU (where the sqrt of the zero moments of masked
@@ -505,13 +557,21 @@ class _BaseFreeNet(BaseEstimator):
             params["optimizer__fused"] = True
         return FreeNetTrainer(**params)
 
-    def _build(self, n_features: int) -> None:
-        """Build and initialise a new network (``net_``) from the parameters."""
-        net = self._make_net(n_features)
-        with self._forked_rng(0):
-            net.initialize()
-        self.net_ = net
+    def _build(self, n_features: int, data: TrainingData) -> FreeNetTrainer:
+        """Build and initialise a new network from the parameters and the data.
+
+        The initial weights are drawn from a generator seeded by the fit's seed
+        (torch's global random state is not used); ``init="active"`` then
+        shifts the biases on the training rows (and, for the regressor, fits
+        the outputs).
+        """
+        net = self._make_net(n_features, len(data))
+        net.initialize()
+        if self.init == "active":
+            fit_outputs = isinstance(self, RegressorMixin)
+            net.module_.active_start(data.X, data.y if fit_outputs else None, data.w)
         self._built_params = {name: getattr(self, name) for name in _BUILD_PARAMS}
+        return net
 
     def _check_build_unchanged(self) -> None:
         """Refuse to continue a network whose build parameters changed."""
@@ -528,21 +588,24 @@ class _BaseFreeNet(BaseEstimator):
                 "set them back, or fit with warm_start=False to build a new network"
             )
 
-    # -- step 4: sync what may change between fits ------------------------------
-    def _sync(self, net: FreeNetTrainer, n_rows: int, callbacks: list) -> None:
+    # -- step 5: sync what may change between fits ------------------------------
+    def _sync(self, net: FreeNetTrainer, n_rows: int, callbacks: _RunCallbacks):
+        """Set the net's rate, penalty, batch size and callbacks for this fit."""
         net.lr = self.lr_ = self._lr(n_rows)
         net.max_epochs = self.max_epochs
         net.batch_size = self._batch_size(n_rows)
         set_learning_rate(net.optimizer_, self.lr_, self.lr_)
         set_weight_decay(net.optimizer_, self.alpha)
         user = list((self.net_params or {}).get("callbacks") or [])
-        net.callbacks = [*callbacks, *user]
+        net.callbacks = callbacks.ordered(user)
         net.verbose = 1 if self.verbose and self.verbose > 1 else 0
         net.initialize_callbacks()
 
-    def _callbacks(self, since: int, valid, n_rows: int, *, incremental: bool):
+    def _callbacks(
+        self, since: int, valid, n_rows: int, *, incremental: bool
+    ) -> _RunCallbacks:
         """The callbacks of one training run, built from the current parameters."""
-        callbacks: list[tuple[str, Any]] = [("divergence_guard", DivergenceGuard())]
+        callbacks = _RunCallbacks(guard=DivergenceGuard())
         if self.evolve_rounds > 0:
             schedule: dict[str, Any] = dict(
                 epsilon=self.epsilon,
@@ -556,31 +619,30 @@ class _BaseFreeNet(BaseEstimator):
                 patience=self.evolve_patience,
                 revive_dead=self.revive_dead,
             )
-            evolve = (
+            callbacks.evolve = (
                 FreeEvolve(**schedule)
                 if self.evolve_every_batches is None
                 else EarlyFreeEvolve(self.evolve_every_batches, **schedule)
             )
-            callbacks.append(("free_evolve", evolve))
         if self.lr_schedule == "cosine":
             start = 0 if incremental else since
             lr = self._lr(n_rows)
-            cosine = CosineLR(lr, self.max_epochs, lr * _COSINE_FLOOR, start)
-            callbacks.append(("lr_schedule", cosine))
+            callbacks.schedule = CosineLR(
+                lr, self.max_epochs, lr * _COSINE_FLOOR, start
+            )
         if not incremental:
             if self.keep_best:
-                callbacks.append(("keep_best", KeepBest()))
-            stopping = ConvergenceStopping(
+                callbacks.keep_best = KeepBest()
+            callbacks.stopping = ConvergenceStopping(
                 self.tol,
                 self.n_iter_no_change,
                 validation=valid,
                 score=None if valid is None else self._validation_score,
+                evolution=callbacks.evolve,
             )
-            callbacks.append(("stopping", stopping))
             if self.verbose:
                 total = self.max_epochs + self.polish_epochs
-                progress = EpochProgress(total, type(self).__name__)
-                callbacks.append(("progress", progress))
+                callbacks.progress = EpochProgress(total, type(self).__name__)
         return callbacks
 
     def _n_threads(self, batch_size: int, n_features: int) -> int:
@@ -592,143 +654,141 @@ class _BaseFreeNet(BaseEstimator):
         work = batch_size * (n_features * k + k * (k - 1) // 2 + k * out)
         return 1 if work < _THREADS_MIN_WORK else available
 
+    # -- step 6: train ------------------------------------------------------------
+    def _train(
+        self, net: FreeNetTrainer, data: TrainingData, *, incremental: bool, seed: int
+    ) -> TrainingResult:
+        """One training run, with its threads and its own random generator."""
+        epochs = 1 if incremental else self.max_epochs
+        polish = 0 if incremental else self.polish_epochs
+        threads = self._n_threads(net.batch_size, data.X.shape[1])
+        with torch_threads(threads), blas_threads(threads):
+            return net.train(
+                data, epochs, polish, generator=generator(seed, data.X.device)
+            )
+
     # -- the whole fit ------------------------------------------------------------
     def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
         """Fit from scratch, or continue (``warm_start`` / ``partial_fit``).
 
-        Validate, hold out the validation rows, build (or check) the network,
-        sync the parameters that may change between fits, train, set the fitted
-        attributes. ``partial_fit`` runs one epoch on all the rows it is given.
+        Runs the steps in order inside :func:`_unchanged_on_error`, so that a
+        step that raises (or a Ctrl+C) leaves the estimator as it was.
+        ``partial_fit`` runs one epoch on all the rows it is given.
         """
-        # parameter checks first: a failed call leaves a fitted model as it was
-        self._check_net_params()
-        if self.keep_best and self.early_stopping:
-            raise ValueError(
-                "keep_best=True and early_stopping=True both choose which weights "
-                "to keep (the lowest training loss, the best validation score): "
-                "set one of them"
+        continues = hasattr(self, "net_") and bool(self.warm_start or incremental)
+        with _unchanged_on_error(self, self.net_ if continues else None):
+            self._check_params(incremental=incremental, continues=continues)
+            X, y, w = self._validate_input(
+                X,
+                y,
+                sample_weight,
+                first=not continues,
+                incremental=incremental,
+                classes=classes,
             )
-        first = not (hasattr(self, "net_") and (self.warm_start or incremental))
-        if first:
-            initial_adjacency(self.k, self.initial_graph)
-        else:
-            self._check_build_unchanged()
-        X, y = self._validate_Xy(X, y, reset=first)
-        w = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
-        y = self._prepare_targets(y, first=first, classes=classes)
-        seed = int(
-            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        )
-        if first:
-            self._seed = seed
-        train, valid = self._split(X, y, w, incremental=incremental, seed=seed)
-        batch_size = self._batch_size(len(train[0]))
-        if batch_size >= len(train[0]):  # full batch: independent of row order
-            train = _merge_duplicate_rows(*train)
-        train_y = self._scale_targets(train[1], train[2], first=first)
-        data = self._as_data(train[0], train_y, train[2])
-        if valid is not None:
-            valid = self._as_data(
-                valid[0], self._scale_targets(valid[1], valid[2], first=False), valid[2]
+            seed = int(
+                check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
             )
-        if first:
-            self._build(X.shape[1])
-            if self.init == "active":
-                _active_start(self.net_.module_, data, isinstance(self, RegressorMixin))
-        net = self.net_
-        since = len(net.history)
-        callbacks = self._callbacks(since, valid, len(data), incremental=incremental)
-        self._sync(net, len(data), callbacks)
-        epochs = 1 if incremental else self.max_epochs
-        polish = 0 if incremental else self.polish_epochs
-        threads = self._n_threads(net.batch_size, X.shape[1])
-        with _torch_threads(threads), _blas_threads(threads):
-            with self._forked_rng(since, seed):
-                net.train(data, epochs, polish)
-        self._set_fitted_state(net)
-        self._warn_on_stop(net, incremental)
+            if not continues:
+                self._seed = seed
+            train, valid = self._split(X, y, w, incremental=incremental, seed=seed)
+            data, valid = self._training_data(train, valid, first=not continues)
+            net = self.net_ if continues else self._build(X.shape[1], data)
+            since = len(net.history)
+            callbacks = self._callbacks(
+                since, valid, len(data), incremental=incremental
+            )
+            self._sync(net, len(data), callbacks)
+            result = self._train(net, data, incremental=incremental, seed=seed + since)
+            self._set_fitted_state(net, result, callbacks)
+            self._warn_on_stop(result, incremental)
         return self
 
-    def _warn_on_stop(self, net: FreeNetTrainer, incremental: bool):
-        callbacks = dict(net.callbacks_)
-        guard = callbacks["divergence_guard"]
-        if guard.diverged_epoch_ is not None:
+    def _warn_on_stop(self, result: TrainingResult, incremental: bool) -> None:
+        """A ConvergenceWarning when training diverged or did not converge."""
+        name = type(self).__name__
+        if result.diverged_epoch is not None:
             warnings.warn(
-                f"{type(self).__name__} diverged: the training loss became NaN or "
-                f"infinite in epoch {guard.diverged_epoch_}. Training stopped and the "
-                "weights from the start of that epoch (the last finite ones) were "
-                "kept. Lower lr, scale the inputs, or use activation='relu'.",
+                f"{name} diverged: the training loss became NaN or infinite in "
+                f"epoch {result.diverged_epoch}. Training stopped and the weights "
+                "from the start of that epoch (the last finite ones) were kept. "
+                "Lower lr, scale the inputs, or use activation='relu'.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
             return
-        stopping = callbacks.get("stopping")
+        curve = self.loss_curve_[len(self.loss_curve_) - self.n_iter_ :]
         if (
-            incremental
-            or stopping is None
-            or stopping.stopped_epoch_ is not None
-            or self.n_iter_no_change == np.inf
+            not self.keep_best
+            and len(curve) > 1
+            and curve[-1] > _RISE_FACTOR * max(curve[0], np.finfo(float).tiny)
         ):
+            warnings.warn(
+                f"{name} diverged: the training loss rose from {curve[0]:.4g} in "
+                f"the first epoch of this fit to {curve[-1]:.4g} in the last. "
+                "Lower lr, scale the inputs, or use activation='relu'.",
+                ConvergenceWarning,
+                stacklevel=5,
+            )
             return
+        if incremental or result.stop_reason != "max_epochs":
+            return
+        measure = "validation score" if self.early_stopping else "training loss"
+        if self.n_iter_no_change == np.inf:
+            why = "n_iter_no_change=np.inf never stops training early"
+        else:
+            why = (
+                f"the {measure} still improved by more than tol={self.tol} "
+                f"within n_iter_no_change={self.n_iter_no_change} epochs"
+            )
         warnings.warn(
-            f"{type(self).__name__}: max_epochs={self.max_epochs} reached before "
-            "training converged (the "
-            + ("validation score" if self.early_stopping else "training loss")
-            + f" still improved by more than tol={self.tol} within "
-            f"n_iter_no_change={self.n_iter_no_change} epochs). Raise max_epochs, "
-            "or raise tol to stop sooner.",
+            f"{name}: max_epochs={self.max_epochs} reached before training "
+            f"converged ({why}). Raise max_epochs, or raise tol to stop sooner.",
             ConvergenceWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
 
-    # -- step 5: fitted attributes ------------------------------------------------
-    def _set_fitted_state(self, net: FreeNetTrainer) -> None:
-        """Set the fitted attributes from a trained (or constructed) skorch net."""
+    # -- step 7: fitted attributes ------------------------------------------------
+    def _set_fitted_state(
+        self,
+        net: FreeNetTrainer,
+        result: TrainingResult | None = None,
+        callbacks: _RunCallbacks | None = None,
+    ) -> None:
+        """Set the fitted attributes from a trained (or constructed) skorch net.
+
+        ``result`` and ``callbacks`` are those of the training run that just
+        ended (None for a network built from given weights).
+        """
         self.net_ = net
         self.adjacency_ = net.module_.adjacency.cpu().numpy().copy()
         self.n_edges_ = int(self.adjacency_.sum())
         rows = list(net.history)
         self.evolution_history_ = round_records(net.history)
-        self.loss_curve_ = [
-            float(row["train_loss"]) for row in rows if "train_loss" in row
-        ]
-        self.n_iter_ = len(self.loss_curve_)
+        loss = History.TRAIN_LOSS
+        self.loss_curve_ = [float(row[loss]) for row in rows if loss in row]
+        self.n_iter_ = 0 if result is None else result.epochs + result.polish_epochs
         gradient = [
-            float(row["train_loss"])
+            float(row[loss])
             for row in rows
-            if "train_loss" in row and row.get("phase") != "polish"
+            if loss in row and row.get(History.PHASE) != "polish"
         ]
-        stopping = dict(getattr(net, "callbacks_", [])).get("stopping")
+        stopping = None if callbacks is None else callbacks.stopping
         self.validation_scores_: list[float] | None
         self.best_validation_score_: float | None
         self.best_loss_: float | None
         if self.early_stopping and stopping is not None:
             self.best_loss_ = None
-            self.validation_scores_ = [
-                row["valid_score"] for row in rows if "valid_score" in row
-            ]
-            best = stopping.best_score_
-            self.best_validation_score_ = (
-                float(best) if np.isfinite(best) else self.validation_scores_[-1]
-            )
+            score = History.VALID_SCORE
+            self.validation_scores_ = [row[score] for row in rows if score in row]
+            self.best_validation_score_ = float(stopping.best_score_)
         else:
             finite = [v for v in gradient if np.isfinite(v)]
             self.best_loss_ = min(finite) if finite else None
             self.validation_scores_ = None
             self.best_validation_score_ = None
 
-    # -- helpers ------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _forked_rng(self, offset: int, seed: int | None = None):
-        """Seed torch inside a forked RNG, leaving the caller's state untouched."""
-        device = torch.device(_resolve_device(self.device))
-        devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed((self._seed if seed is None else seed) + offset)
-            yield
-
+    # -- prediction ---------------------------------------------------------------
     def _raw_output(self, X) -> np.ndarray:
         """Return the network's outputs for ``X``, computed batch-invariantly.
 
@@ -736,27 +796,51 @@ class _BaseFreeNet(BaseEstimator):
         (the last one zero-padded). A matrix product's rounding depends on its
         shape, so fixing the shape makes every row's output independent of which
         other rows are predicted with it: predicting a subset, a permutation or
-        one row at a time gives bit-identical results.
+        one row at a time gives bit-identical results. Inputs are converted to
+        the dtype the network was built with (a later ``set_params(dtype=...)``
+        does not change a fitted model), sparse ones block by block. Outputs
+        that are not finite raise a ``RuntimeWarning`` that says how many.
         """
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
+        dtype = self._built_params["dtype"]
+        X = validate_data(
+            self,
+            X,
+            reset=False,
+            accept_sparse=_SPARSE_FORMATS,
+            dtype=_NP_DTYPES[dtype],
+        )
+        if sp.issparse(X):
+            X = X.tocsr()
         module = self.net_.module_
         device = next(module.parameters()).device
         block = torch.zeros((_PREDICT_BLOCK, X.shape[1]), dtype=module.weight.dtype)
         outputs = []
         threads = self._n_threads(_PREDICT_BLOCK, X.shape[1])
-        with _torch_threads(threads), torch.no_grad():
+        with torch_threads(threads), torch.no_grad():
             for start in range(0, X.shape[0], _PREDICT_BLOCK):
-                rows = X[start : start + _PREDICT_BLOCK]
-                block[: len(rows)] = torch.from_numpy(np.ascontiguousarray(rows))
+                rows = _dense(X[start : start + _PREDICT_BLOCK])
+                block[: len(rows)] = torch.from_numpy(rows)
                 block[len(rows) :] = 0
                 out = module(block.to(device))
                 outputs.append(out[: len(rows)].cpu())
-        return torch.cat(outputs).numpy()
+        raw = torch.cat(outputs).numpy()
+        bad = ~np.isfinite(raw).all(axis=1)
+        if bad.any():
+            warnings.warn(
+                f"{type(self).__name__}: the network's output is NaN or infinite "
+                f"for {int(bad.sum())} of {len(raw)} samples: it overflowed on "
+                "inputs unlike the training data (with activation='squared_relu' "
+                "and edges, outputs grow fast outside the training range). Scale "
+                "or clip the inputs, or use activation='relu' or dtype='float64'.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        return raw
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         tags.input_tags.allow_nan = False
         return tags
 
@@ -1071,11 +1155,32 @@ class FreeNetClassifier(ClassifierMixin, _BaseFreeNet):
         score="accuracy",
     )
 
-    _criterion = torch.nn.CrossEntropyLoss
+    def _make_criterion(self) -> type[torch.nn.Module]:
+        if self._multilabel:
+            return torch.nn.BCEWithLogitsLoss
+        return torch.nn.CrossEntropyLoss
 
-    def _prepare_targets(self, y, *, first: bool, classes=None):
+    def _prepare_targets(self, y, *, first: bool, classes=None, incremental=False):
+        if sp.issparse(y):
+            y = y.toarray()
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
         check_classification_targets(y)
+        kind = type_of_target(y)
+        if kind == "multiclass-multioutput":
+            raise ValueError(
+                "FreeNetClassifier does not support multiclass-multioutput targets "
+                "(several columns of more than two classes); multilabel targets "
+                "(a 0/1 indicator matrix) are supported"
+            )
+        multilabel = kind == "multilabel-indicator"
         if first:
+            self._multilabel = multilabel
+            if multilabel:
+                self._label_binarizer = LabelBinarizer().fit(y)
+                self.classes_ = self._label_binarizer.classes_
+                return y.astype(np.float64)
             self._label_encoder = LabelEncoder().fit(y if classes is None else classes)
             self.classes_ = self._label_encoder.classes_
             if len(self.classes_) < 2:
@@ -1084,13 +1189,33 @@ class FreeNetClassifier(ClassifierMixin, _BaseFreeNet):
                     "data, but the data contains only one class: "
                     f"{self.classes_[0]!r}"
                 )
-        elif classes is not None and not np.array_equal(
-            np.unique(classes), self.classes_
-        ):
+        elif multilabel != self._multilabel:
+            fitted = "multilabel" if self._multilabel else "multiclass"
             raise ValueError(
-                f"classes={list(classes)} is not the same as on the first call to "
-                f"partial_fit, which was {self.classes_.tolist()}"
+                f"y is {kind}, but the fitted network is {fitted}; fit with "
+                "warm_start=False to build a new network"
             )
+        if multilabel:
+            if y.shape[1] != len(self.classes_):
+                raise ValueError(
+                    f"y has {y.shape[1]} labels, but the fitted network predicts "
+                    f"{len(self.classes_)}"
+                )
+            return y.astype(np.float64)
+        if not first:
+            if classes is not None and not np.array_equal(
+                np.unique(classes), self.classes_
+            ):
+                raise ValueError(
+                    f"classes={list(classes)} is not the same as on the first call "
+                    f"to partial_fit, which was {self.classes_.tolist()}"
+                )
+            if not incremental and not np.array_equal(np.unique(y), self.classes_):
+                raise ValueError(
+                    "warm_start can only be used where y has the same classes as "
+                    f"in the previous call to fit. Previously got "
+                    f"{self.classes_.tolist()}, y has {np.unique(y).tolist()}"
+                )
         unseen = np.setdiff1d(y, self.classes_)
         if unseen.size:
             raise ValueError(
@@ -1103,11 +1228,16 @@ class FreeNetClassifier(ClassifierMixin, _BaseFreeNet):
     def _n_outputs(self) -> int:
         return len(self.classes_)
 
+    def _stratify(self, y):
+        return None if self._multilabel else y
+
     def _validation_score(self, net: FreeNetTrainer, valid: TrainingData) -> float:
         with torch.no_grad():
-            pred = net.module_(valid.X).argmax(dim=1)
+            out = net.module_(valid.X)
+        pred = (out > 0).to(torch.int64) if self._multilabel else out.argmax(dim=1)
+        truth = valid.y.cpu().numpy()
         return accuracy_score(
-            valid.y.cpu().numpy(),
+            truth.astype(np.int64) if self._multilabel else truth,
             pred.cpu().numpy(),
             sample_weight=valid.w.cpu().double().numpy(),
         )
@@ -1118,10 +1248,12 @@ class FreeNetClassifier(ClassifierMixin, _BaseFreeNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-        y : array-like of shape (n_samples,)
-            Class labels (any hashable type).
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data (sparse input is densified: it takes
+            ``n_samples * n_features`` floats of memory).
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels (any hashable type), or a 0/1 indicator matrix for
+            multilabel classification (one sigmoid output per label).
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights: the loss, the activity statistics of
             FreeEvolve and the validation score are weighted means. None: all 1.
@@ -1134,27 +1266,28 @@ class FreeNetClassifier(ClassifierMixin, _BaseFreeNet):
         return self._fit(X, y, sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Train for one epoch on ``(X, y)``, continuing the current network.
 
         One call runs one epoch over all of ``X`` (in mini-batches of
-        ``batch_size``); the stopping criterion, ``early_stopping``, ``polish``
-        and ``keep_best`` apply to ``fit`` only, as for scikit-learn's MLP.
-        Every ``evolve_every``-th call ends with a FreeEvolve round on that
-        call's data, until evolution settles. The first call builds the network
-        (as ``fit`` would); later calls continue it, whatever ``warm_start`` is.
+        ``batch_size``); the stopping criterion, ``polish`` and ``keep_best``
+        apply to ``fit`` only, and ``early_stopping=True`` is refused, as for
+        scikit-learn's MLP (whose argument order this follows). Every
+        ``evolve_every``-th call ends with a FreeEvolve round on that call's
+        data, until evolution settles. The first call builds the network (as
+        ``fit`` would); later calls continue it, whatever ``warm_start`` is.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
-        y : array-like of shape (n_samples,)
-            Class labels.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a multilabel indicator matrix.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights. None: all 1.
         classes : array-like of shape (n_classes,), default=None
             All labels that will ever appear; required on the first call when
             ``y`` does not contain every class.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative sample weights. None: all 1.
 
         Returns
         -------
@@ -1168,22 +1301,24 @@ class FreeNetClassifier(ClassifierMixin, _BaseFreeNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Probabilities in the order of ``classes_``.
+            Probabilities in the order of ``classes_`` (a softmax); for
+            multilabel targets, each label's probability (a sigmoid per label).
         """
-        return softmax(self._raw_output(X).astype(np.float64), axis=1)
+        raw = self._raw_output(X).astype(np.float64)
+        return expit(raw) if self._multilabel else softmax(raw, axis=1)
 
     def predict_log_proba(self, X):
         """Return the logarithm of the class probabilities.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
@@ -1191,27 +1326,31 @@ class FreeNetClassifier(ClassifierMixin, _BaseFreeNet):
         log_proba : ndarray of shape (n_samples, n_classes)
             Log-probabilities in the order of ``classes_``.
         """
-        return log_softmax(self._raw_output(X).astype(np.float64), axis=1)
+        raw = self._raw_output(X).astype(np.float64)
+        return log_expit(raw) if self._multilabel else log_softmax(raw, axis=1)
 
     def predict(self, X):
         """Predict class labels.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
         -------
-        y : ndarray of shape (n_samples,)
-            Predicted labels, taken from ``classes_``.
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Predicted labels, taken from ``classes_``; for multilabel targets,
+            the indicator matrix of the labels whose probability is above 0.5.
         """
         scores = self._raw_output(X)  # checks the fit before classes_ is read
+        if self._multilabel:
+            return self._label_binarizer.inverse_transform(expit(scores))
         return self.classes_[np.argmax(scores, axis=1)]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = False
+        tags.classifier_tags.multi_label = True
         return tags
 
 
@@ -1282,7 +1421,8 @@ class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
         score="R^2, averaged over targets",
     )
 
-    _criterion = torch.nn.MSELoss
+    def _make_criterion(self) -> type[torch.nn.Module]:
+        return torch.nn.MSELoss
 
     _parameter_constraints: dict = {
         **_BaseFreeNet._parameter_constraints,
@@ -1360,9 +1500,30 @@ class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
         )
         self.standardize_targets = standardize_targets
 
-    def _build(self, n_features: int) -> None:
-        super()._build(n_features)
+    def _build(self, n_features: int, data: TrainingData) -> FreeNetTrainer:
+        net = super()._build(n_features, data)
         self._built_params["standardize_targets"] = self.standardize_targets
+        return net
+
+    def _set_network(self, n_features: int, weights: dict) -> None:
+        """Become a fitted single-output regressor with the given module weights.
+
+        ``weights`` maps the module's parameter names (``encoder.weight``, ...)
+        to tensors; the graph is ``initial_graph``. Targets are taken as given
+        (mean 0, scale 1), and nothing is trained (``n_iter_ == 0``).
+        """
+        self._y_ndim, self._n_targets, self._seed = 1, 1, 0
+        self._y_mean, self._y_scale = np.zeros(1), np.ones(1)
+        net = self._make_net(n_features, 1)
+        net.initialize()
+        self._built_params = {name: getattr(self, name) for name in _BUILD_PARAMS}
+        self._built_params["standardize_targets"] = self.standardize_targets
+        module = net.module_
+        with torch.no_grad():
+            for name, value in module.named_parameters():
+                value.copy_(weights[name])
+        self.n_features_in_ = n_features
+        self._set_fitted_state(net)
 
     def _check_build_unchanged(self) -> None:
         if self.standardize_targets != self._built_params["standardize_targets"]:
@@ -1373,7 +1534,9 @@ class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
             )
         super()._check_build_unchanged()
 
-    def _prepare_targets(self, y, *, first: bool, classes=None):
+    def _prepare_targets(
+        self, y, *, first: bool, classes=None, incremental: bool = False
+    ):
         y = np.asarray(y)
         y2 = y.reshape(len(y), -1) if y.ndim == 1 else y
         if first:
@@ -1420,7 +1583,7 @@ class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Target values.
@@ -1450,7 +1613,7 @@ class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Target values.
@@ -1469,7 +1632,7 @@ class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
@@ -1504,21 +1667,18 @@ def _regressor_from_parameters(params) -> FreeNetRegressor:
         dtype="float64",
         standardize_targets=False,
     )
-    reg._y_ndim, reg._n_targets, reg._seed = 1, 1, 0
-    reg._y_mean, reg._y_scale = np.zeros(1), np.ones(1)
-    reg._build(n_features)
-    net = reg.net_
-    module = net.module_
     as_tensor = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float64))  # noqa: E731
-    with torch.no_grad():
-        module.encoder.weight.copy_(as_tensor(params.E))
-        module.encoder.bias.copy_(as_tensor(params.b))
-        module.weight.copy_(as_tensor(params.W))
-        module.decoder.weight.copy_(as_tensor(params.V))
-        module.decoder.bias.copy_(as_tensor(params.c))
-        module.skip.weight.copy_(as_tensor(params.U))
-    reg.n_features_in_ = n_features
-    reg._set_fitted_state(net)
+    reg._set_network(
+        n_features,
+        {
+            "encoder.weight": as_tensor(params.E),
+            "encoder.bias": as_tensor(params.b),
+            "weight": as_tensor(params.W),
+            "decoder.weight": as_tensor(params.V),
+            "decoder.bias": as_tensor(params.c),
+            "skip.weight": as_tensor(params.U),
+        },
+    )
     return reg
 
 

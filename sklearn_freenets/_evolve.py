@@ -62,6 +62,7 @@ from skorch.callbacks import Callback
 from skorch.utils import to_tensor
 
 from sklearn_freenets._graph import strictly_lower
+from sklearn_freenets._training import History
 
 __all__ = [
     "RULES",
@@ -392,8 +393,9 @@ def apply_rule(
 ) -> EvolveStep:
     """Apply a named or callable rule; return the step, checked and restricted.
 
-    The rule's output must be a ``(k, k)`` array; it is cast to bool and cut to
-    the strictly lower triangle.
+    The rule's output must be a ``(k, k)`` array of booleans or of 0s and 1s
+    (anything else, NaN included, raises ``ValueError``); it is cut to the
+    strictly lower triangle.
     """
     fn = RULES[rule] if isinstance(rule, str) else rule
     G = np.asarray(adjacency, dtype=bool) & strictly_lower(len(stats.rates))
@@ -403,6 +405,17 @@ def apply_rule(
             f"the rule {getattr(fn, '__name__', fn)!r} returned shape {new.shape}; "
             f"it must return the adjacency's shape {G.shape}"
         )
+    if new.dtype != bool:
+        try:
+            values = new.astype(np.float64)
+        except (TypeError, ValueError):
+            values = np.full(new.shape, np.nan)
+        if not np.isin(values, (0.0, 1.0)).all():
+            raise ValueError(
+                f"the rule {getattr(fn, '__name__', fn)!r} must return a boolean "
+                "(or 0/1) adjacency; it returned other values"
+                + (" (NaN)" if np.isnan(values).any() else "")
+            )
     new = new.astype(bool) & strictly_lower(G.shape[0])
     return EvolveStep(adjacency=new, added=new & ~G, pruned=G & ~new)
 
@@ -411,9 +424,9 @@ def round_records(history: Any, since: int = 0) -> list[dict[str, Any]]:
     """The FreeEvolve round records in a skorch history, in the order they ran."""
     records: list[dict[str, Any]] = []
     for row in history[since:]:
-        records.extend(row.get("free_evolve_early", ()))
-        if "free_evolve" in row:
-            records.append(row["free_evolve"])
+        records.extend(row.get(History.FREE_EVOLVE_EARLY, ()))
+        if History.FREE_EVOLVE in row:
+            records.append(row[History.FREE_EVOLVE])
     return records
 
 
@@ -424,9 +437,10 @@ class FreeEvolve(Callback):
     history row ``since`` (so ``every=5``: after epochs 5, 10, ...), until
     ``max_rounds`` rounds have run since then or the last ``patience`` rounds
     changed nothing; from then on evolution has *settled*. Every epoch records
-    in the history whether evolution has settled (``evolution_settled``), which
-    the stopping criterion reads: training is not stopped while the graph may
-    still change. (:class:`EarlyFreeEvolve` adds rounds within the first epoch.)
+    in the history whether evolution has settled (``evolution_settled``), for
+    the record: the stopping criterion does not wait for it, so a fit may end
+    before evolution settles. (:class:`EarlyFreeEvolve` adds rounds within the
+    first epoch.)
 
     A round records the activity of every neuron (pre-activation > 0) on the
     training rows, or on a seeded random subsample of at most ``max_samples``
@@ -530,9 +544,9 @@ class FreeEvolve(Callback):
         epoch = len(net.history) - self.since
         settled = self.settled(net)
         if phase != "polish" and epoch % self.every == 0 and not settled:
-            net.history.record("free_evolve", self.run_round(net, self.data_))
+            net.history.record(History.FREE_EVOLVE, self.run_round(net, self.data_))
             settled = self.settled(net)
-        net.history.record("evolution_settled", settled)
+        net.history.record(History.EVOLUTION_SETTLED, settled)
 
     def activity_sample(self, data: Any, round_index: int) -> tuple[Any, Any]:
         """Return the rows ``(X, sample_weight)`` on which activity is recorded."""
@@ -586,7 +600,12 @@ class FreeEvolve(Callback):
         if revived.any():
             with _eval_mode(module):
                 Xs = to_tensor(X, device=net.device)
-                module.revive_neurons(revived, Xs, batch_size=self.batch_size)
+                module.revive_neurons(
+                    revived,
+                    Xs,
+                    batch_size=self.batch_size,
+                    generator=getattr(net, "generator_", None),
+                )
             _reset_neuron_moments(net, module, revived)
         last = net.history[-1]
         epochs_before = len(net.history) - 1
@@ -603,8 +622,8 @@ class FreeEvolve(Callback):
             "n_edges": int(step.adjacency.sum()),
             "changed": step.changed,
             "train_loss": (
-                float(last["train_loss"])
-                if batch is None and "train_loss" in last
+                float(last[History.TRAIN_LOSS])
+                if batch is None and History.TRAIN_LOSS in last
                 else None
             ),
             "n_activity_samples": len(X),
@@ -668,8 +687,8 @@ class EarlyFreeEvolve(FreeEvolve):
         if self.settled(net):
             return
         record = self.run_round(net, self.data_, batch=self.batch_)
-        early = net.history[-1].get("free_evolve_early", [])
-        net.history.record("free_evolve_early", [*early, record])
+        early = net.history[-1].get(History.FREE_EVOLVE_EARLY, [])
+        net.history.record(History.FREE_EVOLVE_EARLY, [*early, record])
 
 
 @contextmanager

@@ -18,6 +18,8 @@ edges once the graph is sparse enough for that to be faster.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from numpy.typing import ArrayLike
@@ -28,6 +30,7 @@ from sklearn_freenets._kernel import (
     ACTIVATIONS,
     GraphLevels,
     SparseGraph,
+    apply_activation,
     recurrence,
     recurrence_by_levels,
     recurrence_inference,
@@ -42,6 +45,8 @@ _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # (measured at batch 200, k=16..100).
 _MAX_LEVELS = 2
 INITS = ("glorot", "torch")
+# Smallest pre-activation of every neuron on the training rows after active_start.
+ACTIVE_MARGIN = 0.1
 
 
 class _GraphCache:
@@ -138,6 +143,10 @@ class FreeNetModule(nn.Module):
         Initialisation of the encoder, decoder and skip map: ``"glorot"`` draws
         weights and biases uniformly in ``+-sqrt(6 / (fan_in + fan_out))``, as
         scikit-learn's MLP does; ``"torch"`` keeps PyTorch's ``Linear`` default.
+    random_state : int or None, default=None
+        Seed of the initial weights, drawn from a generator of their own (torch's
+        global random state is left alone); None: from torch's global generator.
+        See :meth:`reset_parameters`.
 
     Attributes
     ----------
@@ -173,6 +182,7 @@ class FreeNetModule(nn.Module):
         dtype: str | torch.dtype = "float32",
         backend: str = "auto",
         init: str = "glorot",
+        random_state: int | None = None,
     ) -> None:
         super().__init__()
         if activation not in ACTIVATIONS:
@@ -187,35 +197,47 @@ class FreeNetModule(nn.Module):
         self.n_outputs = n_outputs
         self.activation = activation
         self.backend = backend
-        self.encoder = nn.Linear(n_features, k, dtype=torch_dtype)
+        self.encoder = _linear(n_features, k, True, torch_dtype)
         self.weight = nn.Parameter(torch.empty(k, k, dtype=torch_dtype))
         adjacency = torch.as_tensor(initial_adjacency(k, initial_graph))
         self.register_buffer("adjacency", adjacency)
-        self.decoder = nn.Linear(k, n_outputs, dtype=torch_dtype)
-        self.skip = (
-            nn.Linear(n_features, n_outputs, bias=False, dtype=torch_dtype)
-            if skip
-            else None
-        )
+        self.decoder = _linear(k, n_outputs, True, torch_dtype)
+        self.skip = _linear(n_features, n_outputs, False, torch_dtype) if skip else None
         self._graph_cache: _GraphCache | None = None
+        self.reset_parameters(init, random_state)
+
+    @torch.no_grad()
+    def reset_parameters(
+        self, init: str = "glorot", random_state: int | None = None
+    ) -> None:
+        """Draw every weight afresh (see ``init``), seeded by ``random_state``.
+
+        With an int ``random_state`` the draws come from a generator of their
+        own, so torch's global random state is neither read nor advanced; None
+        draws from the global generator. The draws are, in order: PyTorch's
+        ``Linear`` default for the encoder, decoder and skip map (weights then
+        bias), then with ``init="glorot"`` the same maps again in scikit-learn's
+        MLP scheme, then the recurrent weights (:meth:`reset_recurrent_weights`):
+        a seed gives the weights that ``torch.manual_seed(seed)`` followed by
+        the ``nn.Linear`` constructors gave in earlier versions.
+        """
+        if init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, got {init!r}")
+        gen = (
+            None
+            if random_state is None
+            else torch.Generator().manual_seed(int(random_state))
+        )
+        layers = [layer for layer in (self.encoder, self.decoder, self.skip) if layer]
+        for layer in layers:
+            _torch_linear_init(layer, gen)
         if init == "glorot":
-            self._glorot_init()
-        self.reset_recurrent_weights()
+            for layer in layers:
+                _glorot_linear_init(layer, gen)
+        self.reset_recurrent_weights(gen)
 
     @torch.no_grad()
-    def _glorot_init(self) -> None:
-        """scikit-learn's MLP initialisation of the linear maps."""
-        for layer in (self.encoder, self.decoder, self.skip):
-            if layer is None:
-                continue
-            fan_out, fan_in = layer.weight.shape
-            bound = (6.0 / (fan_in + fan_out)) ** 0.5
-            layer.weight.uniform_(-bound, bound)
-            if layer.bias is not None:
-                layer.bias.uniform_(-bound, bound)
-
-    @torch.no_grad()
-    def reset_recurrent_weights(self) -> None:
+    def reset_recurrent_weights(self, generator: torch.Generator | None = None) -> None:
         """Draw ``W`` so each neuron's input keeps the scale of the encoder's.
 
         Row ``i`` is uniform in ``+-1/sqrt(n_in)``, ``n_in`` being neuron ``i``'s
@@ -223,7 +245,7 @@ class FreeNetModule(nn.Module):
         """
         fan_in = self.adjacency.sum(dim=1).clamp(min=1).to(self.weight.dtype)
         bound = (1.0 / fan_in.sqrt()).unsqueeze(1)
-        self.weight.uniform_(-1.0, 1.0).mul_(bound)
+        self.weight.uniform_(-1.0, 1.0, generator=generator).mul_(bound)
 
     def masked_weight(self) -> torch.Tensor:
         """Return ``W * G``: the recurrent weights of the edges in the graph."""
@@ -320,7 +342,11 @@ class FreeNetModule(nn.Module):
 
     @torch.no_grad()
     def revive_neurons(
-        self, neurons: ArrayLike, X: torch.Tensor | None = None, batch_size: int = 4096
+        self,
+        neurons: ArrayLike,
+        X: torch.Tensor | None = None,
+        batch_size: int = 4096,
+        generator: torch.Generator | None = None,
     ) -> None:
         """Re-draw the incoming weights of ``neurons`` and zero their outgoing ones.
 
@@ -334,7 +360,8 @@ class FreeNetModule(nn.Module):
         gradients again (the ReDo recipe of Sokar et al., 2023). With rows ``X``,
         each bias is then shifted so that the neuron's pre-activation has median
         0 on ``X``: the neuron fires on half of those rows (a random draw alone
-        can leave it silent). The graph is unchanged.
+        can leave it silent). The graph is unchanged. The draws come from
+        ``generator`` (on the module's device), or torch's global one when None.
         """
         idx = torch.as_tensor(np.flatnonzero(_neuron_mask(neurons, self.k)))
         if idx.numel() == 0:
@@ -342,10 +369,15 @@ class FreeNetModule(nn.Module):
         idx = idx.to(self.weight.device)
         enc = self.encoder
         bound = (6.0 / (enc.in_features + enc.out_features)) ** 0.5
-        enc.weight[idx] = torch.empty_like(enc.weight[idx]).uniform_(-bound, bound)
-        enc.bias[idx] = torch.empty_like(enc.bias[idx]).uniform_(-bound, bound)
+        gen = generator
+        enc.weight[idx] = torch.empty_like(enc.weight[idx]).uniform_(
+            -bound, bound, generator=gen
+        )
+        enc.bias[idx] = torch.empty_like(enc.bias[idx]).uniform_(
+            -bound, bound, generator=gen
+        )
         fan_in = self.adjacency[idx].sum(dim=1).clamp(min=1).to(self.weight.dtype)
-        rows = torch.empty_like(self.weight[idx]).uniform_(-1.0, 1.0)
+        rows = torch.empty_like(self.weight[idx]).uniform_(-1.0, 1.0, generator=gen)
         self.weight[idx] = rows / fan_in.sqrt().unsqueeze(1)
         self.weight[:, idx] = 0
         self.decoder.weight[:, idx] = 0
@@ -358,6 +390,66 @@ class FreeNetModule(nn.Module):
                 ]
             )
             enc.bias[idx] -= Z.median(dim=0).values
+
+    @torch.no_grad()
+    def active_start(
+        self,
+        X: torch.Tensor,
+        y: torch.Tensor | None = None,
+        sample_weight: torch.Tensor | None = None,
+        margin: float = ACTIVE_MARGIN,
+    ) -> None:
+        """Shift biases so every neuron starts active; optionally fit the outputs.
+
+        Neurons are visited in order (neuron ``i`` reads neurons ``j < i``):
+        neuron ``i``'s encoder bias is raised by ``max(0, margin - min_n z_i)``,
+        so that its pre-activation is at least ``margin`` on every row of ``X``.
+        Then, given targets ``y`` of shape ``(n, n_outputs)``, the decoder, its
+        bias and the skip map are set to the (``sample_weight``-weighted)
+        least-squares fit of ``y`` on the hidden activations (and the inputs).
+
+        The fit is solved in float64 and truncated at the module's precision:
+        directions of the features whose singular values are below the module
+        dtype's rounding (``finfo(dtype).eps`` times the largest, times the
+        number of rows or columns) are left out. In exact arithmetic a ReLU
+        network with every neuron active is affine, so its features span few
+        directions; float32 rounding fills the rest with noise that an untruncated
+        solve fits with huge, cancelling weights, which the module cannot apply
+        in its own precision.
+        """
+        A = self.encoder(X)
+        Wm = self.masked_weight()
+        H = torch.zeros_like(A)
+        for i in range(self.k):
+            z = A[:, i] + H[:, :i] @ Wm[i, :i]
+            shift = torch.clamp(margin - z.min(), min=0.0)
+            self.encoder.bias[i] += shift
+            H[:, i] = apply_activation(z + shift, self.activation)
+        if y is None:
+            return
+        H = self.hidden(X)[0]
+        blocks = [self.decoder.weight]
+        if self.skip is not None:
+            H = torch.cat([H, X], dim=1)
+            blocks.append(self.skip.weight)
+        F = torch.cat([H, torch.ones_like(H[:, :1])], dim=1).cpu().double().numpy()
+        Y = y.cpu().double().numpy().reshape(len(F), -1)
+        w = (
+            np.ones(len(F))
+            if sample_weight is None
+            else sample_weight.cpu().double().numpy()
+        )
+        eps = float(torch.finfo(self.weight.dtype).eps)
+        sol = _weighted_lstsq(F, Y, w, rcond=eps * max(F.shape))
+        if not np.isfinite(sol).all():  # pragma: no cover - keep torch's start
+            return
+        param = self.weight
+        solution = torch.as_tensor(sol, dtype=param.dtype, device=param.device)
+        start = 0
+        for weight in blocks:
+            weight.copy_(solution[start : start + weight.shape[1]].T)
+            start += weight.shape[1]
+        self.decoder.bias.copy_(solution[-1])
 
     def __getstate__(self) -> dict:
         # The graph cache is derived data tied to this object's buffer: not pickled.
@@ -402,3 +494,48 @@ def n_parameters(
         + (k + 1) * n_outputs
         + (n_features * n_outputs if skip else 0)
     )
+
+
+def _linear(n_in: int, n_out: int, bias: bool, dtype: torch.dtype) -> nn.Linear:
+    """An ``nn.Linear`` whose weights are allocated but not drawn.
+
+    Built on the meta device and then given real (uninitialised) storage, so that
+    constructing it draws nothing from torch's global generator;
+    :meth:`FreeNetModule.reset_parameters` draws the weights.
+    """
+    layer = nn.Linear(n_in, n_out, bias=bias, dtype=dtype, device="meta")
+    return layer.to_empty(device="cpu")
+
+
+def _torch_linear_init(layer: nn.Linear, gen: torch.Generator | None) -> None:
+    """PyTorch's ``nn.Linear`` default, drawn from ``gen``.
+
+    The same bounds as ``nn.Linear.reset_parameters`` (Kaiming uniform with
+    ``a = sqrt(5)``, so ``+-1/sqrt(fan_in)``, for weights and bias), computed the
+    way torch computes them, so the draws are bit for bit PyTorch's.
+    """
+    fan_in = layer.weight.shape[1]
+    gain = nn.init.calculate_gain("leaky_relu", math.sqrt(5))
+    bound = math.sqrt(3.0) * (gain / math.sqrt(fan_in))
+    layer.weight.uniform_(-bound, bound, generator=gen)
+    if layer.bias is not None:
+        bias_bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        layer.bias.uniform_(-bias_bound, bias_bound, generator=gen)
+
+
+def _glorot_linear_init(layer: nn.Linear, gen: torch.Generator | None) -> None:
+    """scikit-learn's MLP initialisation: uniform in ``+-sqrt(6 / (in + out))``."""
+    fan_out, fan_in = layer.weight.shape
+    bound = (6.0 / (fan_in + fan_out)) ** 0.5
+    layer.weight.uniform_(-bound, bound, generator=gen)
+    if layer.bias is not None:
+        layer.bias.uniform_(-bound, bound, generator=gen)
+
+
+def _weighted_lstsq(
+    F: np.ndarray, Y: np.ndarray, w: np.ndarray, rcond: float | None = None
+) -> np.ndarray:
+    """Least squares of ``Y`` on ``F`` with row weights ``w`` (SVD, ``rcond``)."""
+    root = np.sqrt(w)[:, None]
+    sol, *_ = np.linalg.lstsq(F * root, Y * root, rcond=rcond)
+    return sol

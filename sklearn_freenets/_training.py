@@ -15,18 +15,134 @@ small-data training removed (the estimators own it; users see it as ``net_``):
 
 :meth:`FreeNetTrainer.train` runs one training run: the gradient epochs, then the
 optional full-batch L-BFGS polish, between one ``on_train_begin`` and one
-``on_train_end``.
+``on_train_end``, and returns a :class:`TrainingResult`. The protocol (who may
+stop training and how, the history keys, the order of the callbacks) is
+described in the developer notes, ``doc/developer.rst``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PrintLog
 
-__all__ = ["FreeNetTrainer", "TensorBatches", "TrainingData"]
+__all__ = [
+    "FreeNetTrainer",
+    "History",
+    "StopTraining",
+    "TensorBatches",
+    "TrainingData",
+    "TrainingResult",
+]
+
+
+class History:
+    """The keys the training run writes into ``net.history`` (one place for all).
+
+    Per epoch row: ``TRAIN_LOSS`` (the weighted mean loss of the epoch's
+    batches; of the weights before the step for polish epochs), ``VALID_SCORE``
+    (with early stopping), ``LR`` (with a learning-rate schedule), ``PHASE``
+    (``"polish"`` on L-BFGS polish epochs), ``FREE_EVOLVE`` (the record of the
+    round run at the end of the epoch), ``FREE_EVOLVE_EARLY`` (records of the
+    rounds run within the epoch) and ``EVOLUTION_SETTLED`` (whether no further
+    round will run). Callbacks only write keys; what the estimator reads back
+    comes from :class:`TrainingResult` and the callbacks it holds.
+    """
+
+    TRAIN_LOSS = "train_loss"
+    VALID_SCORE = "valid_score"
+    LR = "lr"
+    PHASE = "phase"
+    FREE_EVOLVE = "free_evolve"
+    FREE_EVOLVE_EARLY = "free_evolve_early"
+    EVOLUTION_SETTLED = "evolution_settled"
+
+
+StopReason = Literal["max_epochs", "converged", "diverged", "callback"]
+
+
+class StopTraining(Exception):
+    """Raised by a callback to end the current phase of a training run.
+
+    ``reason`` says why (``"converged"``, ``"diverged"``); the trainer catches it
+    and reports it in :class:`TrainingResult`. Callbacks of this package raise
+    it instead of skorch's ``KeyboardInterrupt`` idiom, so that a real Ctrl+C is
+    never mistaken for a stop.
+    """
+
+    def __init__(self, reason: StopReason) -> None:
+        super().__init__(reason)
+        self.reason: StopReason = reason
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """What one :meth:`FreeNetTrainer.train` run did.
+
+    Attributes
+    ----------
+    epochs : int
+        Gradient epochs run.
+    polish_epochs : int
+        L-BFGS polish epochs run.
+    stop_reason : {"max_epochs", "converged", "diverged", "callback"}
+        Why the gradient epochs ended: the epoch budget ran out, the stopping
+        criterion fired, the loss became NaN or infinite, or a user's callback
+        stopped training (skorch's idiom: it raised ``KeyboardInterrupt``).
+    stopped_epoch : int or None
+        History row (1-based) of the epoch that ended training early; None when
+        the budget ran out.
+    """
+
+    epochs: int
+    polish_epochs: int
+    stop_reason: StopReason
+    stopped_epoch: int | None
+
+    @property
+    def diverged_epoch(self) -> int | None:
+        """The epoch whose loss became NaN or infinite, or None."""
+        return self.stopped_epoch if self.stop_reason == "diverged" else None
+
+
+@contextmanager
+def _watch_sigint() -> Iterator[dict[str, bool]]:
+    """Tell a Ctrl+C apart from a callback's ``KeyboardInterrupt``.
+
+    In the main thread, while Python's default SIGINT handler is installed, a
+    handler that records the signal and then raises ``KeyboardInterrupt`` as the
+    default one does is put in its place (and the default one restored after).
+    The yielded dict's ``"signal"`` is True once a Ctrl+C arrived. Elsewhere
+    (other threads, a handler of the caller's) nothing is changed, and a
+    ``KeyboardInterrupt`` seen there is taken for a callback's.
+    """
+    seen = {"signal": False}
+    install = (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    )
+    if not install:
+        yield seen
+        return
+
+    def handler(signum, frame):
+        seen["signal"] = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 # L-BFGS iterations (each one or more function evaluations) per polish epoch.
 POLISH_ITER = 20
@@ -55,14 +171,22 @@ class TrainingData(torch.utils.data.Dataset):
 class TensorBatches:
     """Mini-batches of a :class:`TrainingData` by tensor indexing.
 
-    With ``shuffle``, the rows are permuted each pass with torch's (seeded) global
-    generator. When one batch holds all rows, it is the data itself, in order.
+    With ``shuffle``, the rows are permuted each pass with ``generator`` (on the
+    data's device; None: torch's global generator). When one batch holds all
+    rows, it is the data itself, in order.
     """
 
-    def __init__(self, dataset: TrainingData, batch_size: int, shuffle: bool = False):
+    def __init__(
+        self,
+        dataset: TrainingData,
+        batch_size: int,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+    ):
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
+        self.generator = generator
 
     def __len__(self) -> int:
         return -(-len(self.dataset) // self.batch_size)
@@ -75,7 +199,7 @@ class TensorBatches:
             return
         if self.shuffle:
             # one gather per epoch; the batches are then slices (views)
-            order = torch.randperm(n, device=X.device)
+            order = torch.randperm(n, device=X.device, generator=self.generator)
             X, y = X.index_select(0, order), y.index_select(0, order)
             w = None if w is None else w.index_select(0, order)
         for start in range(0, n, size):
@@ -137,10 +261,13 @@ class FreeNetTrainer(NeuralNet):
             callbacks.append(("print_log", PrintLog()))
         return callbacks
 
-    def _get_params_for_optimizer(self, prefix, named_parameters):
+    # The generator that shuffles the batches of the current training run.
+    generator_: torch.Generator | None = None
+
+    def get_params_for_optimizer(self, prefix, named_parameters):
         # Remember the rate and weight decay that optimizer__param_groups gives a
         # group, so that fits and schedules, which set both, keep them.
-        args, kwargs = super()._get_params_for_optimizer(prefix, named_parameters)
+        args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
         for group in args[0]:
             for key, kept in (("lr", GROUP_LR), ("weight_decay", GROUP_WEIGHT_DECAY)):
                 if key in group:
@@ -175,13 +302,24 @@ class FreeNetTrainer(NeuralNet):
         # collection, one copy of the data per epoch
         result: dict[str, Any] = {}
 
+        optimizer = self.optimizer_
+
         def closure():
-            self._zero_grad_optimizer()
+            optimizer.zero_grad(set_to_none=True)
             result["step"] = self.train_step_single(batch, **fit_params)
             return result["step"]["loss"]
 
-        self._step_optimizer(closure)
+        optimizer.step(closure)
         return result["step"]
+
+    def get_iterator(self, dataset, training=False):
+        """Mini-batches of ``dataset``, shuffled by the run's generator."""
+        return TensorBatches(
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=training,
+            generator=self.generator_,
+        )
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         """One pass over ``iterator``; records the epoch's weighted mean loss."""
@@ -201,34 +339,82 @@ class FreeNetTrainer(NeuralNet):
             weight += w
             if batch_hooks:
                 self.notify("on_batch_end", batch=batch, training=training, **step)
-        self.history.record(prefix + "_loss", total / weight)
+        self.history.record(prefix + "_loss", total / weight)  # History.TRAIN_LOSS
 
-    def train(self, data: TrainingData, epochs: int, polish_epochs: int = 0) -> None:
+    def train(
+        self,
+        data: TrainingData,
+        epochs: int,
+        polish_epochs: int = 0,
+        generator: torch.Generator | None = None,
+    ) -> TrainingResult:
         """Run ``epochs`` gradient epochs, then ``polish_epochs`` L-BFGS epochs.
 
-        A callback may end either phase early by raising ``KeyboardInterrupt``;
-        the polish still runs after an early stop of the gradient epochs, unless
-        ``should_polish()`` says no. ``on_train_end`` always runs.
+        A callback ends a phase early by raising :class:`StopTraining` (or,
+        skorch's idiom, ``KeyboardInterrupt``); the polish still runs after an
+        early stop of the gradient epochs, but not after divergence. A Ctrl+C
+        (SIGINT) is not a stop: it propagates, after ``on_train_end``.
+        ``generator`` shuffles the batches (None: torch's global generator).
+        ``on_train_end`` always runs.
         """
         if not self.initialized_:
             self.initialize()
+        self.generator_ = generator
+        start = len(self.history)
+        reason: StopReason = "max_epochs"
+        stopped: int | None = None
         self.notify("on_train_begin", X=data, y=None)
         try:
-            if epochs > 0:
-                self.fit_loop(data, epochs=epochs)
-        except KeyboardInterrupt:
-            pass
-        try:
-            if polish_epochs > 0 and self.should_polish():
-                self.polish(data, polish_epochs)
-        except KeyboardInterrupt:
-            pass
-        self.notify("on_train_end", X=data, y=None)
+            with _watch_sigint() as sigint:
+                try:
+                    if epochs > 0:
+                        self.fit_loop(data, epochs=epochs)
+                except StopTraining as stop:
+                    reason, stopped = stop.reason, len(self.history)
+                except KeyboardInterrupt:
+                    if sigint["signal"]:
+                        raise
+                    reason, stopped = "callback", len(self.history)
+                gradient_rows = len(self.history) - start
+                if polish_epochs > 0 and reason != "diverged":
+                    try:
+                        self.polish(data, polish_epochs)
+                    except StopTraining:
+                        pass
+                    except KeyboardInterrupt:
+                        if sigint["signal"]:
+                            raise
+        finally:
+            self.notify("on_train_end", X=data, y=None)
+            self.generator_ = None
+        return TrainingResult(
+            epochs=gradient_rows,
+            polish_epochs=len(self.history) - start - gradient_rows,
+            stop_reason=reason,
+            stopped_epoch=stopped,
+        )
 
-    def should_polish(self) -> bool:
-        """False after divergence (the polish would start from a failed fit)."""
-        guard = dict(self.callbacks_).get("divergence_guard")
-        return getattr(guard, "diverged_epoch_", None) is None
+    def checkpoint(self) -> dict[str, Any]:
+        """A copy of everything training changes, for :meth:`restore`.
+
+        The net's attributes (a shallow copy: rate, batch size, callbacks), the
+        module's weights and graph, the optimizer's state and the history's
+        length.
+        """
+        return {
+            "attributes": dict(self.__dict__),
+            "module": copy.deepcopy(self.module_.state_dict()),
+            "optimizer": copy.deepcopy(self.optimizer_.state_dict()),
+            "history": len(self.history),
+        }
+
+    def restore(self, checkpoint: dict[str, Any]) -> None:
+        """Put the net back as it was at ``checkpoint``."""
+        self.__dict__.clear()
+        self.__dict__.update(checkpoint["attributes"])
+        self.module_.load_state_dict(checkpoint["module"])
+        self.optimizer_.load_state_dict(checkpoint["optimizer"])
+        del self.history[checkpoint["history"] :]
 
     def polish(self, data: TrainingData, epochs: int) -> None:
         """Full-batch L-BFGS epochs (strong Wolfe line search) on ``data``.
@@ -263,7 +449,7 @@ class FreeNetTrainer(NeuralNet):
             self.notify("on_batch_begin", batch=batch, training=True)
             evaluations = len(losses)
             optimizer.step(closure)
-            self.history.record("train_loss", losses[evaluations])
-            self.history.record("phase", "polish")
+            self.history.record(History.TRAIN_LOSS, losses[evaluations])
+            self.history.record(History.PHASE, "polish")
             self.notify("on_batch_end", batch=batch, training=True)
             self.notify("on_epoch_end", phase="polish")

@@ -167,7 +167,7 @@ def test_polish_runs_lbfgs(monkeypatch):
     # the gradient optimizer is put back (warm_start / partial_fit continue it)
     assert isinstance(reg.net_.optimizer_, torch.optim.Adam)
     reg.partial_fit(X, y)
-    assert len(steps) == 4 and reg.n_iter_ == 10
+    assert len(steps) == 4 and reg.n_iter_ == 1 and len(reg.loss_curve_) == 10
 
 
 def test_polish_keeps_evolve_rounds_in_gradient_epochs():
