@@ -17,11 +17,13 @@ prints one row per construction.
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 import textwrap
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 
 def demo_split(seed: int) -> list:
@@ -119,20 +121,43 @@ def _theorem1(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     from sklearn_freenets import theory
 
-    lo, hi = args.domain
-    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-        parser.error(f"--domain needs finite LO < HI (lo < hi), got {lo} {hi}")
+    lo, hi = args.domain  # each finite: see _number
+    if not lo < hi:
+        parser.error(f"argument --domain: needs LO < HI, got {lo:g} {hi:g}")
+    if not math.isfinite(hi - lo):
+        parser.error(f"argument --domain: HI - LO overflows float64, got {lo:g} {hi:g}")
     if args.coef is not None:
         coef = np.asarray(args.coef, dtype=np.float64)
         source = "given coefficients"
     else:
-        if args.degree < 0:
-            parser.error(f"--degree must be >= 0, got {args.degree}")
         coef = np.random.default_rng(args.seed).standard_normal(args.degree + 1)
         source = f"random N(0, 1) power-basis coefficients, seed {args.seed}"
     nonzero = np.flatnonzero(coef)
     degree = int(nonzero[-1]) if nonzero.size else 0
     methods = [args.method] if args.method else ["layer", "paterson_stockmeyer"]
+    # Build and check every network before printing, so that a polynomial that
+    # cannot be built, or whose construction or values overflow float64 (huge
+    # --coef, or a high degree on a wide --domain), is a usage error of the
+    # argument that gave it rather than a traceback or a table of NaN.
+    given = "--coef" if args.coef is not None else "--degree"
+    rows = []
+    for method in methods:
+        try:
+            with np.errstate(over="raise", invalid="raise"):
+                estimator = theory.polynomial_freenet(coef, (lo, hi), method=method)
+                result = theory.check_representation(
+                    estimator, coef, (lo, hi), args.points
+                )
+        except (OverflowError, FloatingPointError):
+            parser.error(
+                f"argument {given}: the {method} construction overflows float64 on "
+                f"[{lo:g}, {hi:g}]; use smaller coefficients, a lower degree or a "
+                "narrower --domain"
+            )
+        except ValueError as exc:  # theory's own refusal, a sentence
+            reason = str(exc)
+            parser.error(f"argument {given}: {reason[:1].lower()}{reason[1:]}")
+        rows.append((method, estimator, result))
     intro = (
         f"Theorem 1: p of degree {degree} on [{lo:g}, {hi:g}] ({source}); "
         f"squared-ReLU FreeNet, float64, checked on {args.points} points"
@@ -145,12 +170,7 @@ def _theorem1(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     print(header)
     print("-" * len(header))
     failed = False
-    for method in methods:
-        try:
-            estimator = theory.polynomial_freenet(coef, (lo, hi), method=method)
-        except ValueError as exc:
-            parser.error(str(exc))
-        result = theory.check_representation(estimator, coef, (lo, hi), args.points)
+    for method, estimator, result in rows:
         ok = result["max_rel_error"] <= _THEOREM1_TOL and result["min_margin"] > 0
         failed |= not ok
         print(
@@ -197,6 +217,71 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+class _ArgumentParser(argparse.ArgumentParser):
+    """An ArgumentParser that reads ``-1e3``, ``-.5`` and ``-inf`` as numbers.
+
+    argparse takes an argument starting with ``-`` for an option unless it looks like
+    a negative number, and the argparse of Python 3.11 counts only ``-1`` and ``-1.5``
+    as such: ``--domain -1e3 1`` failed with "expected 2 arguments". No option of
+    this command line is ``-`` then a digit, a point, ``inf`` or ``nan``. Subparsers
+    are of the same class (``add_subparsers`` uses the parent's class).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = re.compile(r"-(\.?\d|inf|nan)", re.I)
+
+
+def _integer(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type``: an integer from ``low`` to ``high`` (None: no bound).
+
+    Out of range, argparse reports "argument --k: must be an integer >= 1, got 0".
+    """
+    bounds = f">= {low}" if high is None else f"in [{low}, {high}]"
+
+    def integer(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"must be an integer {bounds}, got {text}")
+        return value
+
+    return integer
+
+
+def _number(
+    above: float | None = None, below: float | None = None
+) -> Callable[[str], float]:
+    """An argparse ``type``: a finite float, ``> above`` and ``< below`` if given.
+
+    NaN and infinities are refused: argparse reports, say, "argument --lr: must be a
+    finite number > 0, got 0".
+    """
+    if above is not None and below is not None:
+        wanted = f"a number in ({above:g}, {below:g})"
+    else:
+        wanted = "a finite number"
+        wanted += "" if above is None else f" > {above:g}"
+        wanted += "" if below is None else f" < {below:g}"
+
+    def number(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid float value: {text!r}") from None
+        if not (
+            math.isfinite(value)
+            and (above is None or value > above)
+            and (below is None or value < below)
+        ):
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text}")
+        return value
+
+    return number
+
+
 def _estimator_defaults() -> dict:
     """The classifier's default parameters, which the demo's options start from."""
     from sklearn_freenets import FreeNetClassifier
@@ -207,7 +292,7 @@ def _estimator_defaults() -> dict:
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     """Return the command line's parser and its subparsers by command."""
     paragraphs = _plain(__doc__ or "").split("\n\n")[1:] or [""]  # None with -OO
-    parser = argparse.ArgumentParser(
+    parser = _ArgumentParser(
         prog="python -m sklearn_freenets",
         description="\n\n".join(paragraphs),
         formatter_class=_HelpFormatter,
@@ -222,8 +307,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     demo_options = parser.add_argument_group("demo options (without a command)")
     defaults = _estimator_defaults()
     for p in (demo_options, demo):
-        p.add_argument("--k", type=int, default=64, help="neurons")
-        p.add_argument("--epochs", type=int, default=40, help="epochs")
+        p.add_argument("--k", type=_integer(1), default=64, help="neurons")
+        p.add_argument("--epochs", type=_integer(1), default=40, help="epochs")
         p.add_argument(
             "--initial-graph",
             choices=["empty", "dense"],
@@ -232,20 +317,25 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
         )
         p.add_argument(
             "--rounds",
-            type=int,
+            type=_integer(0),
             default=defaults["evolve_rounds"],
             help="most FreeEvolve rounds",
         )
         p.add_argument(
             "--epsilon",
-            type=float,
+            type=_number(0, 1),
             default=defaults["epsilon"],
             help="FreeEvolve threshold",
         )
-        p.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
-        p.add_argument("--seed", type=int, default=0, help="random seed")
         p.add_argument(
-            "--verbose", type=int, default=0, help="training output: 0, 1 or 2"
+            "--lr", type=_number(above=0), default=3e-3, help="Adam learning rate"
+        )
+        # check_random_state's range, for the estimators and train_test_split
+        p.add_argument(
+            "--seed", type=_integer(0, 2**32 - 1), default=0, help="random seed"
+        )
+        p.add_argument(
+            "--verbose", type=_integer(0), default=0, help="training output: 0, 1 or 2"
         )
     thm = sub.add_parser(
         "theorem1",
@@ -255,11 +345,11 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
         formatter_class=_HelpFormatter,
     )
     thm.add_argument(
-        "--degree", type=int, default=8, help="degree of a random polynomial"
+        "--degree", type=_integer(0), default=8, help="degree of a random polynomial"
     )
     thm.add_argument(
         "--domain",
-        type=float,
+        type=_number(),
         nargs=2,
         default=(-1.0, 1.0),
         metavar=("LO", "HI"),
@@ -273,13 +363,15 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     )
     thm.add_argument(
         "--coef",
-        type=float,
+        type=_number(),
         nargs="+",
         default=None,
         help="power-basis coefficients, lowest degree first (overrides --degree)",
     )
-    thm.add_argument("--seed", type=int, default=0, help="seed of the coefficients")
-    thm.add_argument("--points", type=int, default=10001, help="grid points")
+    thm.add_argument(
+        "--seed", type=_integer(0), default=0, help="seed of the coefficients"
+    )
+    thm.add_argument("--points", type=_integer(2), default=10001, help="grid points")
     return parser, {"demo": demo, "theorem1": thm}
 
 

@@ -153,3 +153,121 @@ def test_plain_strips_rst_markup():
     """Check that _plain turns literals and roles into readable text."""
     text = "``python -m x`` calls :func:`~a.b.fit` and :class:`sklearn.base.Cls`."
     assert _plain(text) == "'python -m x' calls fit and sklearn.base.Cls."
+
+
+# Each out-of-range or unusable argument, and the message argparse prints for it.
+USAGE_ERRORS = [
+    (["--k", "0"], "argument --k: must be an integer >= 1, got 0"),
+    (["demo", "--k", "0"], "argument --k: must be an integer >= 1, got 0"),
+    (["--k", "1.5"], "argument --k: invalid int value: '1.5'"),
+    (["--epochs", "0"], "argument --epochs: must be an integer >= 1, got 0"),
+    (["demo", "--rounds", "-1"], "argument --rounds: must be an integer >= 0, got -1"),
+    (["--epsilon", "2"], "argument --epsilon: must be a number in (0, 1), got 2"),
+    (["demo", "--epsilon", "0"], "argument --epsilon: must be a number in (0, 1)"),
+    (["--epsilon", "nan"], "argument --epsilon: must be a number in (0, 1), got nan"),
+    (["--lr", "0"], "argument --lr: must be a finite number > 0, got 0"),
+    (["demo", "--lr", "-1e-3"], "argument --lr: must be a finite number > 0"),
+    (["--lr", "inf"], "argument --lr: must be a finite number > 0, got inf"),
+    (["--seed", "-1"], "argument --seed: must be an integer in [0, 4294967295]"),
+    (["demo", "--seed", str(2**32)], "argument --seed: must be an integer in [0, "),
+    (["--verbose", "-1"], "argument --verbose: must be an integer >= 0, got -1"),
+    (["theorem1", "--points", "0"], "argument --points: must be an integer >= 2"),
+    (["theorem1", "--points", "1"], "argument --points: must be an integer >= 2"),
+    (["theorem1", "--degree", "-1"], "argument --degree: must be an integer >= 0"),
+    (["theorem1", "--seed", "-1"], "argument --seed: must be an integer >= 0"),
+    (["theorem1", "--coef", "1", "nan"], "argument --coef: must be a finite number"),
+    (["theorem1", "--coef", "-inf"], "argument --coef: must be a finite number"),
+    (["theorem1", "--domain", "0", "inf"], "argument --domain: must be a finite"),
+    (["theorem1", "--domain", "1", "1"], "argument --domain: needs LO < HI, got 1 1"),
+    (["theorem1", "--domain", "1", "-1e3"], "argument --domain: needs LO < HI"),
+    (["theorem1", "--domain", "-1e308", "1e308"], "argument --domain: HI - LO over"),
+]
+
+
+@pytest.mark.parametrize(
+    "args, message", USAGE_ERRORS, ids=[" ".join(a) for a, _ in USAGE_ERRORS]
+)
+def test_unusable_argument_is_a_usage_error(args, message, capsys, monkeypatch):
+    """Check that an out-of-range argument exits 2 with argparse's usage and error.
+
+    The error names the argument and comes before any work: the demo never starts
+    (it would fail this test) and theorem1 prints no table.
+    """
+
+    def demo(args):
+        raise AssertionError("the demo ran")
+
+    monkeypatch.setattr("sklearn_freenets.__main__._demo", demo)
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("usage: ")
+    command = f" {args[0]}" if args[0] in ("demo", "theorem1") else ""
+    assert f"\n{PROG}{command}: error: {message}" in err
+    assert "Traceback" not in err
+
+
+# Polynomials whose construction, or whose values on the grid, overflow float64: huge
+# coefficients, or a high degree on a wide domain. Where it overflows (and so the
+# rest of the message) depends on the construction; the error names the argument.
+OVERFLOWS = [
+    "theorem1 --coef 1e308 1e308 1e308".split(),
+    "theorem1 --coef 1e308 1e308 --method layer".split(),
+    "theorem1 --coef 1e308 1e308 --domain 0 1e10".split(),
+    "theorem1 --coef 1e308 -1e308 1e308 --method paterson_stockmeyer".split(),
+    "theorem1 --domain -1e300 1e300".split(),
+]
+
+
+@pytest.mark.parametrize("args", OVERFLOWS, ids=" ".join)
+def test_overflowing_polynomial_is_a_usage_error(args, capsys):
+    """Check that a polynomial overflowing float64 is a usage error, not a table."""
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("usage: ")
+    given = "--coef" if "--coef" in args else "--degree"
+    error = err.splitlines()[-1]
+    assert error.startswith(f"{PROG} theorem1: error: argument {given}: ")
+    assert "overflow" in error
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "args, option", [(["--k", "0"], "--k"), (OVERFLOWS[0], "--coef")]
+)
+def test_usage_error_of_the_module_has_no_traceback(args, option):
+    """Check that ``python -m sklearn_freenets`` itself exits 2 without a traceback."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "sklearn_freenets", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert f"error: argument {option}: " in proc.stderr
+    assert "Traceback" not in proc.stderr and "Warning" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args, dest, expected",
+    [
+        (["--domain", "-1e3", "1"], "domain", [-1000.0, 1.0]),
+        (["--domain", "-1", "-0.5"], "domain", [-1.0, -0.5]),
+        (["--domain", "-1E-3", "-.5e-4"], "domain", [-1e-3, -0.5e-4]),
+        (["--domain", "-.5", ".5"], "domain", [-0.5, 0.5]),
+        (["--coef", "-1e-3", "2", "-3E2"], "coef", [-1e-3, 2.0, -300.0]),
+        (["--coef", "1", "-2", "--domain", "-1e3", "-1e2"], "coef", [1.0, -2.0]),
+    ],
+)
+def test_negative_numbers_are_numbers(args, dest, expected):
+    """Check that theorem1 reads -1e3, -.5 and -1 as numbers, not as options."""
+    parser, _ = _parser()
+    parsed = parser.parse_args(["theorem1", *args])
+    assert getattr(parsed, dest) == expected
