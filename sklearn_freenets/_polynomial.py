@@ -52,8 +52,21 @@ coefficient space), never from a least-squares fit on a grid.
     ``Q = T_s`` and ``deg c_j < s`` (``deg c_r <= s``), evaluated with Clenshaw's
     recurrence, where each product ``Q * b`` costs two neurons by polarisation with a
     power-of-two balance ``lam``. Degree ``s (r + 1)`` with ``s - 1 + 2 r`` neurons.
-    All weights stay bounded (no division by small leading coefficients), so nearly
-    degenerate targets such as ``T_3 + 1e-8 T_6`` remain accurate.
+    Both halves of a product neuron are scaled to the size of ``b`` (down to
+    ``2 ** -20`` of the polynomial), so its shift stays far above the absolute
+    margin even where the Chebyshev coefficients decay fast (high degrees) and the
+    rounding of ``Q b`` scales with ``b``. All weights stay bounded (no division by
+    small leading coefficients), so nearly degenerate targets such as
+    ``T_3 + 1e-8 T_6`` remain accurate.
+
+Checks
+    :func:`univariate_parameters` evaluates each network it builds in float64 on
+    a grid of the domain against the polynomial in double-double arithmetic. It
+    refuses (``ValueError``) a network whose values overflow or whose float64
+    pre-activations fall more than a relative ``1e-6`` below the certified
+    margin, and warns (``RuntimeWarning``) when the relative error exceeds
+    ``DEFAULT_RTOL``. With ``method="auto"`` a construction failing either check
+    makes it try the other one.
 
 Degrees 0 and 1 need no hidden neuron (the affine skip path ``c + U x`` represents
 them) but a FreeNet has ``k >= 1``; the constructions then use one idle neuron
@@ -65,6 +78,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -91,6 +105,16 @@ _METHODS = ("layer", "paterson_stockmeyer", "auto")
 _BASES = ("power", "chebyshev")
 DEFAULT_MARGIN = 0.125
 _NEURON_SCALE = 16.0  # pre-activations are 16 q + M: relative margin 1 / (128 sup|q|)
+# Smallest Clenshaw term size (relative to the normalised polynomial, whose Chebyshev
+# coefficients sum to at most 1) a Paterson-Stockmeyer product is balanced for; a
+# smaller one is amplified by at most L / _PRODUCT_FLOOR (errors of 1e-16 then move a
+# pre-activation by about 1e-9, far below the margin).
+_PRODUCT_FLOOR = 2.0**-20
+# The univariate constructions are checked in float64 after building: relative error
+# at most DEFAULT_RTOL (else a warning), every pre-activation at least
+# margin * (1 - _MARGIN_RTOL) (else refused).
+DEFAULT_RTOL = 2e-12
+_MARGIN_RTOL = 1e-6
 
 Index = tuple[int, ...]
 Poly = dict[Index, float]
@@ -750,13 +774,26 @@ def _univariate_ps(
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Two neurons giving Q * b by polarisation; returns its poly and expr.
 
-        ``z = (u b +- w Q) / 2 + M`` gives ``h+ - h- = u w Q b + 2 M w Q``, with
-        ``u = L / lam`` and ``w = L lam`` (``lam`` a power of two near ``sqrt S``).
+        ``z = (u b +- w Q) / 2 + M`` gives ``h+ - h- = u w Q b + 2 M w Q``. Both
+        halves are balanced, ``u S ~ w`` with ``S = sum |Chebyshev coef of b|``,
+        and the larger is at least ``L``: ``u = L / lam``, ``w = L lam`` with
+        ``lam`` a power of two near ``sqrt S`` for ``S >= 1``, and ``u = L / S``
+        (``S`` rounded to a power of two, floored at ``_PRODUCT_FLOOR``),
+        ``w = L`` below. Then ``M`` stays far above the absolute margin, so the
+        rounding errors of ``Q b`` scale with ``S``, and ``Q`` (whose float64
+        value carries the rounding of the whole baby-step chain) enters with a
+        weight proportional to ``b``. (With ``lam = sqrt S`` for a small ``S``,
+        ``M`` fell to the margin and ``h+ - h-`` cancelled catastrophically: a
+        pre-activation of -9e8 at degree 200 on (0, 1).)
         """
         S = float(np.sum(np.abs(b_poly)))
-        lam = 2.0 ** round(math.log2(math.sqrt(S))) if S > 0 else 1.0
-        u = _NEURON_SCALE / lam
-        w = _NEURON_SCALE * lam
+        if S >= 1.0:
+            lam = 2.0 ** round(math.log2(math.sqrt(S)))
+            u = _NEURON_SCALE / lam
+            w = _NEURON_SCALE * lam
+        else:
+            u = _NEURON_SCALE / 2.0 ** round(math.log2(max(S, _PRODUCT_FLOOR)))
+            w = _NEURON_SCALE
         bound = 0.5 * (u * S + w)
         shift = bound + margin
         base = 0.5 * u * b_expr + shift * builder._unit(0)
@@ -788,6 +825,100 @@ def _univariate_ps(
     return builder, out, (s, r)
 
 
+def _univariate_check_grid(lo: float, hi: float, degree: int) -> NDArray[np.float64]:
+    """Points of ``[lo, hi]`` on which a univariate construction is checked.
+
+    The ``4 max(degree, 16) + 1`` Chebyshev extreme points (dense near the ends,
+    where the rounding of high-degree networks is largest) and 1,001 equispaced
+    points, ends included.
+    """
+    m = 4 * max(degree, 16)
+    c = np.cos(np.pi * np.arange(m + 1) / m)
+    x = np.concatenate(
+        [0.5 * (1 - c) * lo + 0.5 * (1 + c) * hi, np.linspace(lo, hi, 1001)]
+    )
+    return np.unique(np.clip(x, lo, hi))
+
+
+def _check_univariate(
+    params: FreeNetParameters,
+    cheb: NDArray[np.float64],
+    lo: float,
+    hi: float,
+    degree: int,
+    margin: float,
+    rtol: float,
+) -> dict[str, Any]:
+    """Evaluate a built network in float64 against the polynomial on a grid.
+
+    Returns ``min_margin`` (smallest float64 pre-activation), ``max_rel_error``
+    (``max |net - p| / max |p|``, the polynomial evaluated in double-double
+    arithmetic from its Chebyshev coefficients), ``n_points``, and ``failure``: a
+    sentence saying why the network cannot be used (non-finite values, or a
+    pre-activation more than ``_MARGIN_RTOL`` below ``margin``), or ``None``; and
+    ``accurate``: whether ``max_rel_error <= rtol``.
+    """
+    x = _univariate_check_grid(lo, hi, degree)
+    out: dict[str, Any] = {
+        "min_margin": math.nan,
+        "max_rel_error": math.nan,
+        "n_points": int(x.size),
+        "failure": None,
+        "accurate": False,
+    }
+    arrays = (params.E, params.b, params.W, params.V, params.c, params.U)
+    if not all(np.all(np.isfinite(a)) for a in arrays):
+        out["failure"] = "its weights overflow float64"
+        return out
+    with np.errstate(all="ignore"):
+        y, Z = params.forward(x)
+        ref = evaluate_polynomial(cheb, x, (lo, hi), basis="chebyshev")
+    if not np.all(np.isfinite(ref)):
+        out["failure"] = "the values of the polynomial overflow float64 on the domain"
+        return out
+    if not (np.all(np.isfinite(y)) and np.all(np.isfinite(Z))):
+        out["failure"] = "its float64 forward pass overflows"
+        return out
+    min_margin = float(np.min(Z))
+    scale = float(np.max(np.abs(ref)))
+    err = float(np.max(np.abs(y - ref)))
+    rel = err / scale if scale > 0 else err
+    out["min_margin"] = min_margin
+    out["max_rel_error"] = rel
+    if not min_margin >= margin * (1 - _MARGIN_RTOL):
+        out["failure"] = (
+            f"float64 rounding lowers a pre-activation to {min_margin:.3g}, below "
+            f"the certified margin {margin:g}"
+        )
+    out["accurate"] = out["failure"] is None and rel <= rtol
+    return out
+
+
+def _build_univariate(
+    cheb: NDArray[np.float64],
+    degree: int,
+    method: str,
+    margin: float,
+    alpha: NDArray,
+    beta: NDArray,
+) -> tuple[FreeNetParameters, _SpanBuilder, tuple[int, int] | tuple[None, None]]:
+    split: tuple[int, int] | tuple[None, None] = (None, None)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if method == "paterson_stockmeyer" and degree >= 2:
+            # Work with p / 2**e, |p / 2**e| <= 1, so the hidden weights stay O(1);
+            # the power-of-two scale goes back into the decoder exactly (ldexp:
+            # 2**e itself overflows for a norm above 2**1023).
+            mantissa, e = math.frexp(float(np.sum(np.abs(cheb))))
+            if mantissa == 0.5:  # the norm is 2**(e - 1)
+                e -= 1
+            builder, out, split = _univariate_ps(np.ldexp(cheb, -e), degree, margin)
+            out = np.ldexp(out, e)
+        else:
+            builder, out = _univariate_layer(cheb, degree, margin)
+        params = builder.parameters(out, alpha, beta)
+    return params, builder, split
+
+
 def univariate_parameters(
     coef: ArrayLike,
     domain: ArrayLike = (-1.0, 1.0),
@@ -795,9 +926,20 @@ def univariate_parameters(
     method: str = "auto",
     basis: str = "power",
     margin: float = DEFAULT_MARGIN,
+    rtol: float = DEFAULT_RTOL,
     return_info: bool = False,
 ) -> FreeNetParameters | tuple[FreeNetParameters, dict[str, Any]]:
     """Build a FreeNet representing a univariate polynomial exactly on an interval.
+
+    Every pre-activation of the construction is certified ``>= margin`` on the whole
+    domain in exact arithmetic (from Chebyshev coefficient bounds). The float64
+    network is then checked on a grid of the domain (:func:`_univariate_check_grid`)
+    against the polynomial evaluated in double-double arithmetic (from its
+    Chebyshev coefficients, rounded once to float64): its
+    pre-activations must stay above ``margin * (1 - 1e-6)`` and its values finite,
+    or the construction is refused, and its relative error
+    ``max |net - p| / max |p|`` should be at most ``rtol``, or a ``RuntimeWarning``
+    says how large it is.
 
     Parameters
     ----------
@@ -809,51 +951,118 @@ def univariate_parameters(
     domain : tuple of (float, float), default=(-1.0, 1.0)
         Interval ``(lo, hi)`` on which the network equals ``p``.
     method : {"layer", "paterson_stockmeyer", "auto"}, default="auto"
-        Construction, see :func:`neurons_needed` for the neuron counts.
+        Construction, see :func:`neurons_needed` for the neuron counts. ``"auto"``
+        tries the one with fewer neurons first and the other one when the first
+        fails a check; it takes the first that passes both, else the more
+        accurate one that keeps the margin (with the warning).
     basis : {"power", "chebyshev"}, default="power"
         Basis of ``coef``.
     margin : float, default=0.125
         Certified lower bound of every pre-activation on the domain.
+    rtol : float, default=2e-12
+        Relative error above which a ``RuntimeWarning`` is issued.
     return_info : bool, default=False
         Also return a dict with ``method``, ``degree``, ``n_neurons``, ``s`` and
         ``r`` (Paterson-Stockmeyer split, ``None`` for ``"layer"``),
         ``certified_margin`` (smallest rigorous lower bound of a pre-activation, from
-        the Chebyshev coefficients) and ``chebyshev_coef``.
+        the Chebyshev coefficients), ``chebyshev_coef`` and ``check`` (the float64
+        check: ``min_margin``, ``max_rel_error`` and ``n_points``).
 
     Returns
     -------
     params : FreeNetParameters
-        Parameters with exactly ``neurons_needed(degree, method)`` neurons.
+        Parameters with exactly ``neurons_needed(degree, method)`` neurons (for
+        ``"auto"``, of the construction it took).
     info : dict
         Only when ``return_info=True``.
+
+    Raises
+    ------
+    ValueError
+        When the Chebyshev coefficients, the weights or the values overflow
+        float64, or float64 rounding would lower a pre-activation below
+        ``margin * (1 - 1e-6)`` (for ``"auto"``: with both constructions).
+
+    Warns
+    -----
+    RuntimeWarning
+        When the network's relative error on the check grid exceeds ``rtol`` (at
+        high degree, or for an ill-conditioned polynomial); the margin still holds.
     """
     method = _check_method(method)
     basis = _check_basis(basis)
     if not margin > 0:
         raise ValueError("margin must be positive.")
+    if not rtol > 0:
+        raise ValueError("rtol must be positive.")
     lo, hi = _univariate_domain(domain)
     arr = _univariate_coef(coef)
     degree = arr.size - 1 if np.any(arr) else 0
+    ends = f"{lo:g}", f"{hi:g}"
+    if ends[0] == ends[1]:
+        ends = repr(lo), repr(hi)
+    where = f"the degree-{degree} polynomial on [{ends[0]}, {ends[1]}]"
+    overflow = (
+        f"Cannot build an exact network for {where}: its Chebyshev coefficients on "
+        "the domain overflow float64. Rescale x (a domain near (-1, 1)) or the "
+        "coefficients, or lower the degree."
+    )
+    alpha, beta = _affine_maps([(lo, hi)])
     if basis == "power":
-        conv = _power_to_chebyshev({(i,): v for i, v in enumerate(arr)}, [(lo, hi)])
+        try:
+            conv = _power_to_chebyshev({(i,): v for i, v in enumerate(arr)}, [(lo, hi)])
+        except OverflowError:
+            raise ValueError(overflow) from None
         cheb = np.zeros(degree + 1)
         for (i,), v in conv.items():
             cheb[i] = v
     else:
         cheb = arr[: degree + 1].copy()
-    alpha, beta = _affine_maps([(lo, hi)])
-    method = _resolve_method(degree, method)
-    split: tuple[int, int] | tuple[None, None] = (None, None)
-    if method == "paterson_stockmeyer" and degree >= 2:
-        # Work with p / 2**e, |p / 2**e| <= 1, so the hidden weights stay O(1); the
-        # power-of-two scale goes back into the decoder exactly.
-        norm = float(np.sum(np.abs(cheb)))
-        scale = 2.0 ** math.ceil(math.log2(norm)) if norm > 0 else 1.0
-        builder, out, split = _univariate_ps(cheb / scale, degree, margin)
-        out = out * scale
+    with np.errstate(over="ignore"):
+        if not math.isfinite(float(np.sum(np.abs(cheb)))):
+            raise ValueError(overflow)
+    if method == "auto" and degree >= 2:
+        first = _resolve_method(degree, method)
+        other = "layer" if first == "paterson_stockmeyer" else "paterson_stockmeyer"
+        candidates = [first, other]
     else:
-        builder, out = _univariate_layer(cheb, degree, margin)
-    params = builder.parameters(out, alpha, beta)
+        candidates = ["layer" if method == "auto" else method]
+    tried = []
+    for cand in candidates:
+        params, builder, split = _build_univariate(
+            cheb, degree, cand, margin, alpha, beta
+        )
+        check = _check_univariate(params, cheb, lo, hi, degree, margin, rtol)
+        tried.append((cand, params, builder, split, check))
+        if check["accurate"]:
+            break
+    usable = [t for t in tried if t[4]["failure"] is None]
+    if not usable:
+        reasons = "; ".join(f"{t[0]!r}: {t[4]['failure']}" for t in tried)
+        raise ValueError(
+            f"Cannot build an exact squared-ReLU network for {where} whose float64 "
+            f"values stay finite and pre-activations >= {margin:g} ({reasons}). "
+            "Rescale x to a domain near (-1, 1), use coefficients of moderate size, "
+            "or lower the degree."
+        )
+    accurate = [t for t in usable if t[4]["accurate"]]
+    if accurate:
+        method, params, builder, split, check = accurate[0]
+    else:
+        method, params, builder, split, check = min(
+            usable, key=lambda t: t[4]["max_rel_error"]
+        )
+        warnings.warn(
+            f"The {method!r} network of {where} has a relative error of "
+            f"{check['max_rel_error']:.2g} (max |net - p| / max |p| on "
+            f"{check['n_points']} points), above {rtol:g}: float64 rounding grows "
+            "with the degree and with sum |Chebyshev coefficients| / max |p|. The "
+            f"pre-activations still stay >= {margin:g}, so the network is a "
+            "polynomial this close to p. Lower the degree or split the domain for "
+            "a smaller error.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     if not return_info:
         return params
     info = {
@@ -864,6 +1073,7 @@ def univariate_parameters(
         "r": split[1],
         "certified_margin": min(builder.lower_bounds),
         "chebyshev_coef": cheb,
+        "check": {k: check[k] for k in ("min_margin", "max_rel_error", "n_points")},
     }
     return params, info
 
@@ -951,9 +1161,18 @@ def _fast_two_sum(a: NDArray, b: NDArray) -> tuple[NDArray, NDArray]:
 
 
 def _split_dd(a: NDArray) -> tuple[NDArray, NDArray]:
+    # Dekker's split; values above 2**995 are scaled down first, or _SPLITTER * a
+    # would overflow (as in the QD library).
+    big = np.abs(a) > 2.0**995
+    if np.any(big):
+        a = np.where(big, a * 2.0**-28, a)
     c = _SPLITTER * a
     hi = c - (c - a)
-    return hi, a - hi
+    lo = a - hi
+    if np.any(big):
+        hi = np.where(big, hi * 2.0**28, hi)
+        lo = np.where(big, lo * 2.0**28, lo)
+    return hi, lo
 
 
 def _two_prod(a: NDArray, b: NDArray) -> tuple[NDArray, NDArray]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from numpy.polynomial import legendre
 from numpy.polynomial import polynomial as npoly
 from numpy.testing import assert_allclose
 
+from sklearn_freenets import _polynomial
 from sklearn_freenets._polynomial import (
     FreeNetParameters,
     check_parameters,
@@ -254,6 +256,76 @@ def test_evaluate_polynomial_reference():
     expected = np.cos(20 * np.arccos(np.clip(t, -1, 1)))
     got = evaluate_polynomial(cheb, x, (-3, 5), basis="chebyshev")
     assert_allclose(got, expected, atol=1e-13)
+
+
+def test_evaluate_polynomial_near_overflow():
+    """Check that the reference stays finite for values up to 1.8e308."""
+    x = np.array([2.0, 7.0])
+    got = evaluate_polynomial([0.0, 0.0, 3.6e306], x, (2, 7))
+    assert_allclose(got, 3.6e306 * x**2, rtol=1e-15)
+    got = evaluate_polynomial([1e307, 1e307], x, (2, 7), basis="chebyshev")
+    assert_allclose(got, [0.0, 2e307], atol=1e292)
+
+
+# --------------------------------------------------------------------------------------
+# The float64 check after building (issue 17)
+# --------------------------------------------------------------------------------------
+def _broken_paterson_stockmeyer(monkeypatch, *, bias=0.0, output=0.0):
+    """Make '_univariate_ps' lower its last neuron's bias and shift its output.
+
+    ``output`` is relative to the polynomial, which '_univariate_ps' receives
+    divided by a power of two at least the sum of its Chebyshev coefficients.
+    """
+    original = _polynomial._univariate_ps
+
+    def broken(cheb, degree, margin):
+        builder, out, split = original(cheb, degree, margin)
+        builder.rows[-1] = builder.rows[-1].copy()
+        builder.rows[-1][0] -= bias
+        out = out.copy()
+        out[0] += output
+        return builder, out, split
+
+    monkeypatch.setattr(_polynomial, "_univariate_ps", broken)
+
+
+def test_check_info_is_returned():
+    """Check that info['check'] reports the float64 margin and error of the network."""
+    coef = np.random.default_rng(0).standard_normal(21)
+    params, info = univariate_parameters(coef, (2, 7), return_info=True)
+    check = info["check"]
+    assert check["n_points"] > 1000
+    assert 0 < check["max_rel_error"] <= 1e-12
+    assert MARGIN * (1 - 1e-9) <= check["min_margin"] <= MARGIN
+    result = check_parameters(params, coef, (2, 7))
+    assert result["min_margin"] >= check["min_margin"]
+
+
+def test_auto_falls_back_when_the_margin_breaks(monkeypatch):
+    """Check that a construction losing its margin is refused, and 'auto' avoids it."""
+    _broken_paterson_stockmeyer(monkeypatch, bias=1e3)
+    coef = np.random.default_rng(0).standard_normal(21)
+    with pytest.raises(ValueError, match="'paterson_stockmeyer': float64 rounding"):
+        univariate_parameters(coef, (-3, 5), method="paterson_stockmeyer")
+    params, info = univariate_parameters(coef, (-3, 5), return_info=True)
+    assert info["method"] == "layer"
+    assert params.n_neurons == neurons_needed(20, "layer")
+    _assert_exact(params, coef, (-3, 5))
+
+
+def test_auto_falls_back_when_inaccurate(monkeypatch):
+    """Check that an inaccurate construction warns, and 'auto' takes the other one."""
+    coef = np.random.default_rng(0).standard_normal(21)
+    _broken_paterson_stockmeyer(monkeypatch, output=1e-9)
+    with pytest.warns(
+        RuntimeWarning, match="'paterson_stockmeyer' network .* relative error of"
+    ):
+        univariate_parameters(coef, (-3, 5), method="paterson_stockmeyer")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        params, info = univariate_parameters(coef, (-3, 5), return_info=True)
+    assert info["method"] == "layer"
+    _assert_exact(params, coef, (-3, 5))
 
 
 # --------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import pickle
+import warnings
 from math import comb
 
 import numpy as np
@@ -141,6 +142,104 @@ def test_polynomial_freenet_auto_picks_smaller():
     est = theory.polynomial_freenet(coef, (-3, 5))
     assert est.k == 11 == theory.neurons_needed(20, "paterson_stockmeyer")
     _assert_exact(est, coef, (-3.0, 5.0))
+
+
+# --------------------------------------------------------------------------------------
+# High degrees: the guarantee is kept, or the construction refuses or warns (issue 17)
+# --------------------------------------------------------------------------------------
+def _random_power(degree: int) -> np.ndarray:
+    """Random N(0, 1) power-basis coefficients, seed 0 (as the command line uses)."""
+    return np.random.default_rng(0).standard_normal(degree + 1)
+
+
+def _build_quietly(coef, domain, **kwargs):
+    """Build with theory.polynomial_freenet; an accuracy warning fails the test."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        return theory.polynomial_freenet(coef, domain, **kwargs)
+
+
+@pytest.mark.parametrize("method", ["auto", *METHODS])
+@pytest.mark.parametrize("degree, domain", [(200, (0.0, 1.0)), (80, (2.0, 7.0))])
+def test_polynomial_freenet_high_degree_keeps_its_guarantee(method, degree, domain):
+    """Check margin >= 1/8 and 1e-12 accuracy at degree 200 on (0, 1), 80 on (2, 7).
+
+    Degree 200 on (0, 1): the Paterson-Stockmeyer network ('auto' picks it: 37
+    neurons) had a pre-activation of -9e8, because its product neurons balanced a
+    Clenshaw term of size 1e-88 against the absolute margin and ``h+ - h-``
+    cancelled. Degree 80 on (2, 7) missed 1e-12 (1.3e-12).
+    """
+    coef = _random_power(degree)
+    est = _build_quietly(coef, domain, method=method)
+    assert est.k == theory.neurons_needed(degree, method)
+    result = theory.check_representation(est, coef, domain)
+    assert result["min_margin"] >= MARGIN * (1 - 1e-9), result
+    assert result["max_rel_error"] <= 1e-12, result
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("degree", [30, 50, 76, 79, 100, 150, 200, 250])
+def test_polynomial_freenet_high_degrees(degree):
+    """Check random polynomials of degree 30..250 on (0, 1) and (2, 7) to 1e-12."""
+    coef = _random_power(degree)
+    for domain in [(0.0, 1.0), (2.0, 7.0)]:
+        est = _build_quietly(coef, domain)
+        assert est.k == theory.neurons_needed(degree)
+        result = theory.check_representation(est, coef, domain)
+        assert result["min_margin"] >= MARGIN * (1 - 1e-9), (domain, result)
+        assert result["max_rel_error"] <= 1e-12, (domain, result)
+
+
+def test_polynomial_freenet_largest_values():
+    """Check values up to 1.8e308 still work and overflow is a clear ValueError."""
+    coef = [0.0, 0.0, 3.6e306]  # 3.6e306 x^2 reaches 1.76e308 at x = 7
+    est = _build_quietly(coef, (2.0, 7.0))
+    result = theory.check_representation(est, coef, (2.0, 7.0))
+    assert result["min_margin"] >= MARGIN * (1 - 1e-9), result
+    assert result["max_rel_error"] <= 1e-15, result
+    with pytest.raises(ValueError, match=r"degree-2 polynomial on \[2, 7\].*overflow"):
+        theory.polynomial_freenet([0.0, 0.0, 4e306], (2.0, 7.0))
+
+
+@pytest.mark.slow
+def test_polynomial_freenet_degree_360_on_2_7():
+    """Check degree 360 on (2, 7) (values near 1e304) works, and 400 is refused."""
+    coef = _random_power(360)
+    est = _build_quietly(coef, (2.0, 7.0))
+    result = theory.check_representation(est, coef, (2.0, 7.0))
+    assert result["min_margin"] >= MARGIN * (1 - 1e-9), result
+    assert result["max_rel_error"] <= 1e-12, result
+    with pytest.raises(ValueError, match=r"degree-400 .* overflow float64"):
+        theory.polynomial_freenet(_random_power(400), (2.0, 7.0))
+
+
+@pytest.mark.parametrize("domain", [(1e200, 2e200), (1.0, 1.0 + 1e-15)])
+def test_polynomial_freenet_refuses(domain):
+    """Check that a network that cannot keep the margin is refused, not returned."""
+    coef = np.ones(4)
+    with pytest.raises(ValueError, match=r"degree-3 polynomial on \[.*Rescale x"):
+        theory.polynomial_freenet(coef, domain)
+
+
+def test_polynomial_freenet_refuses_narrow_domain():
+    """Check that rounding below the margin on a narrow domain is refused."""
+    coef = np.random.default_rng(0).standard_normal(21)
+    for method in ["auto", *METHODS]:
+        with pytest.raises(ValueError, match="rounding lowers a pre-activation"):
+            theory.polynomial_freenet(
+                coef, (1.0, 1.0 + 1e-6), method=method, basis="chebyshev"
+            )
+
+
+def test_polynomial_freenet_warns_when_less_accurate():
+    """Check that T_100 warns about its 1e-11 error and still keeps the margin."""
+    coef = np.zeros(101)
+    coef[100] = 1.0
+    with pytest.warns(RuntimeWarning, match=r"degree-100 .* relative error of"):
+        est = theory.polynomial_freenet(coef, (-1.0, 1.0), basis="chebyshev")
+    result = theory.check_representation(est, coef, (-1.0, 1.0), basis="chebyshev")
+    assert result["min_margin"] >= MARGIN * (1 - 1e-6), result
+    assert 2e-12 < result["max_rel_error"] < 1e-10, result
 
 
 # --------------------------------------------------------------------------------------
@@ -427,4 +526,4 @@ def test_cli_theorem1_bad_domain(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["theorem1", "--degree", "3", "--domain", "5", "-3"])
     assert exc.value.code == 2
-    assert "lo < hi" in capsys.readouterr().err
+    assert "argument --domain: needs LO < HI, got 5 -3" in capsys.readouterr().err
