@@ -938,12 +938,15 @@ default="empty"
         more than ``n_iter_no_change`` epochs in a row do not improve.{tol_extra}
     n_iter_no_change : int or np.inf, default=10
         Epochs without improvement tolerated before stopping; ``np.inf`` trains
-        exactly ``max_epochs`` epochs (and then warns of nothing).
+        exactly ``max_epochs`` epochs (and, as the MLP at its ``max_iter``, then
+        warns with a :class:`~sklearn.exceptions.ConvergenceWarning`).
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training rows (stratified for
         the classifier), score the network on them after every epoch (accuracy,
         or R^2 for the regressor), stop when that score stops improving, and
-        restore the weights of the best score. Held-out rows never train
+        restore the weights (and graph) of the epoch with the best score, so
+        ``best_validation_score_ == max(validation_scores_)``. At least 2 rows
+        must be held out. Not with :meth:`partial_fit`. Held-out rows never train
         anything: not the weights, FreeEvolve, ``init="active"``,
         ``keep_best`` or the target standardisation.
     validation_fraction : float in (0, 1), default=0.1
@@ -955,10 +958,11 @@ default="empty"
     dtype : {"float32", "float64"}, default="float32"
         Floating point type of the network and of the data given to it.
     random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, batch shuffling, the validation split and
-        activity subsampling. Training runs inside
-        :func:`torch.random.fork_rng`, so the caller's global torch random state
-        is left untouched.
+        Seeds weight initialisation, batch shuffling, the validation split,
+        activity subsampling and neuron revival. The fit draws from torch
+        generators of its own, never from torch's global one: the caller's torch
+        random state is neither read nor changed, and seeded fits running at
+        the same time in threads give the results they give one by one.
     device : str, default="cpu"
         Torch device to train on (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...) or
         ``"auto"`` (CUDA when available). A device that is not available fails
@@ -1057,10 +1061,13 @@ adjacency_ : ndarray of shape (k, k), dtype=bool
         Score on the held-out rows after each epoch ({score}); None without
         ``early_stopping``.
     best_validation_score_ : float or None
-        Best validation score after evolution settled (the weights restored at
-        the end); None without ``early_stopping``.
+        Best validation score of the last fit, ``max`` of its
+        ``validation_scores_`` (the weights restored at the end); None without
+        ``early_stopping``.
     n_iter_ : int
-        Number of epochs run, over all fits of a warm start.
+        Number of epochs the last ``fit`` ran (polish epochs included), 1 after
+        :meth:`partial_fit`, as for the MLP; ``loss_curve_`` spans all fits of
+        a warm start.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -1069,12 +1076,27 @@ adjacency_ : ndarray of shape (k, k), dtype=bool
 _NOTES = """\
 Training stops as scikit-learn's MLP does: after ``max_epochs`` epochs, or once
     more than ``n_iter_no_change`` epochs in a row did not improve the training
-    loss (or, with ``early_stopping``, the validation score) by ``tol``.
-    FreeEvolve rounds run every ``evolve_every`` epochs until evolution settles,
-    and epochs before that never count toward stopping, so a fit runs at least
-    until the last round. If the loss becomes NaN or infinite, training stops
-    with a :class:`~sklearn.exceptions.ConvergenceWarning` and keeps the weights
-    from the start of that epoch.
+    loss (or, with ``early_stopping``, the validation score) by ``tol``, with
+    one difference: FreeEvolve rounds run every ``evolve_every`` epochs until
+    evolution settles, and the epochs up to and including the one whose round
+    settles it never count, so a fit runs at least ``n_iter_no_change + 1``
+    epochs past the last round. The best loss or score (and, with
+    ``early_stopping``, the weights restored) is that of the best epoch of the
+    whole fit. If the loss becomes NaN or infinite, training stops with a
+    :class:`~sklearn.exceptions.ConvergenceWarning` and keeps the weights from
+    the start of that epoch; a loss that rises more than tenfold over a fit
+    warns too.
+
+    A fit either succeeds or changes nothing: when any step of ``fit`` or
+    ``partial_fit`` raises (bad input found late, a failing callback, Ctrl+C),
+    the estimator is put back exactly as it was before the call, and an
+    estimator whose first fit raised stays unfitted. Ctrl+C (``KeyboardInterrupt``)
+    is not swallowed: it aborts the fit (and a search running it). A callback of
+    ``net_params`` may still end training early the skorch way, by raising
+    ``KeyboardInterrupt`` itself.
+
+    Sparse input is accepted and densified (``n_samples * n_features`` floats
+    for ``fit``; block by block for prediction).
 
     Scale the inputs, as for any MLP; here the scaling also decides what
     FreeEvolve does, because the rule reads which neurons fire. On uncentred,
@@ -1119,6 +1141,9 @@ class FreeNetClassifier(ClassifierMixin, _BaseFreeNet):
     on the (sample-weighted) cross-entropy loss, alternating weight training with
     FreeEvolve rounds that add edges between neurons that fire together and cut
     edges between neurons that are silent together, until training converges.
+    For multilabel targets (a 0/1 indicator matrix ``y``) each label has a
+    sigmoid output and the loss is the binary cross-entropy, as in
+    :class:`~sklearn.neural_network.MLPClassifier`.
 
     Parameters
     ----------
@@ -1150,7 +1175,10 @@ class FreeNetClassifier(ClassifierMixin, _BaseFreeNet):
     >>> clf.adjacency_.shape
     (8, 8)
     """,
-        loss_scale=" (weighted mean cross-entropy)",
+        loss_scale=(
+            " (weighted mean cross-entropy; binary cross-entropy averaged over "
+            "the labels for multilabel targets)"
+        ),
         tol_default="1e-4",
         score="accuracy",
     )

@@ -566,3 +566,38 @@ def test_non_finite_predictions_warn():
         reg.predict(X)
     with pytest.warns(RuntimeWarning, match="NaN or infinite for 1 of 2 samples"):
         reg.predict(np.vstack([X[:1], np.full((1, 4), 1e30)]))
+
+
+# -- the training protocol -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params, reason",
+    [
+        (dict(max_epochs=3), "max_epochs"),
+        (dict(max_epochs=200, tol=10.0, n_iter_no_change=2), "converged"),
+        (dict(max_epochs=50, lr=1e6, activation="squared_relu"), "diverged"),
+        (dict(max_epochs=10, net_params={"callbacks": [_StopAtEpoch(2)]}), "callback"),
+    ],
+)
+def test_training_result_says_why_training_stopped(params, reason, monkeypatch):
+    """Check the typed result of a training run: why and when it stopped."""
+    results = []
+    original = _BaseFreeNet._train
+
+    def recording(self, *args, **kwargs):
+        results.append(original(self, *args, **kwargs))
+        return results[-1]
+
+    monkeypatch.setattr(_BaseFreeNet, "_train", recording)
+    X, y = _xy(FreeNetRegressor)
+    reg = FreeNetRegressor(k=8, evolve_rounds=0, random_state=0, **params)
+    reg.fit(X, y)
+    (result,) = results
+    assert result.stop_reason == reason
+    assert result.epochs == reg.n_iter_ == len(reg.loss_curve_)
+    if reason == "max_epochs":
+        assert result.stopped_epoch is None
+    else:
+        assert result.stopped_epoch == reg.n_iter_
+    assert (result.diverged_epoch is not None) == (reason == "diverged")
