@@ -872,17 +872,22 @@ k : int, default=100
     evolve_patience : int, default=3
         Rounds in a row without a change after which evolution settles (1: the
         first unchanged round ends it).
-    rule : {"paper", "usage", "contribution"} or callable, default="paper"
+    rule : {"paper", "phi", "usage", "contribution"} or callable, \
+default="paper"
         The topology rule of a round. ``"paper"``: the FreeNets paper's rule
-        (see ``epsilon``). ``"usage"``: prune an edge when both its neurons are
+        (see ``epsilon``). ``"phi"``: the paper's, but an edge is added when the
+        correlation (phi) of the two neurons' binary activities is above ``1 -
+        epsilon``, so neurons that are merely active on most samples are not
+        wired. ``"usage"``: prune an edge when both its neurons are
         active on fewer than ``epsilon`` of the samples (where it can act),
         add one when on more than ``1 - epsilon``. ``"contribution"``: prune
         edges whose typical input ``|W_ij| E|h_j|`` to their neuron, relative to
         the spread of its pre-activation, is below ``epsilon`` times the mean of
         that neuron's incoming edges; never add. A callable ``rule(adjacency,
         stats, epsilon) -> adjacency`` gets the current boolean ``(k, k)`` graph
-        and the round's :class:`~sklearn_freenets._evolve.ActivityStats` and
-        returns the new graph (its strictly lower triangle is used).
+        and the round's :class:`~sklearn_freenets.evolve.ActivityStats` and
+        returns the new graph, boolean or 0/1 (its strictly lower triangle is
+        used); :mod:`sklearn_freenets.evolve` has the named rules to build on.
     revive_dead : bool, default=False
         After each round's rule, revive the neurons that never fired on the
         round's activity sample: draw their incoming weights afresh and set

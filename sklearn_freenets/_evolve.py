@@ -36,6 +36,9 @@ ones:
   fewer than ``epsilon`` of the samples) and added when ``NCAM > 1 - epsilon``,
   one statistic with two thresholds. Unlike the paper's Prune it also cuts
   edges between neurons that fire on different samples.
+- ``"phi"`` (:func:`phi_rule`): the paper's rule, but an edge is added when the
+  two neurons' activities are correlated (phi above ``1 - epsilon``) rather than
+  when both are merely often active.
 - ``"contribution"`` (:func:`contribution_rule`): prune only, by the signal an
   edge carries: ``c_ij = |W_ij| E|h_j| / std(z_i)``, the edge's typical input
   to neuron ``i`` relative to the spread of ``i``'s pre-activation; an edge is
@@ -231,6 +234,22 @@ class ActivityStats:
         """Neurons that fired on every sample."""
         return self.rates >= 1.0
 
+    @property
+    def phi(self) -> NDArray[np.float64]:
+        """The phi coefficient of each pair of neurons' binary activities.
+
+        ``(NCAM_ij - p_i p_j) / sqrt(p_i (1 - p_i) p_j (1 - p_j))``: the
+        correlation of the two activity indicators, 1 when the neurons fire on
+        exactly the same samples, 0 when they fire independently, whatever
+        their rates. A neuron that always fires (or never does) has no
+        correlation with anything: 0.
+        """
+        p = self.rates
+        spread = np.sqrt(np.clip(p * (1.0 - p), 0.0, None))
+        scale = spread[:, None] * spread[None, :]
+        excess = self.ncam - p[:, None] * p[None, :]
+        return np.divide(excess, scale, out=np.zeros_like(excess), where=scale > 0)
+
 
 def coactivation_matrices(
     S: ArrayLike,
@@ -381,10 +400,32 @@ def contribution_rule(
     return G & ~prune
 
 
+def phi_rule(
+    adjacency: ArrayLike, stats: ActivityStats, epsilon: float
+) -> NDArray[np.bool_]:
+    """The paper's rule with co-firing measured against chance (phi).
+
+    Add ``j -> i`` when the phi coefficient of the two neurons' activities
+    (:attr:`ActivityStats.phi`) is above ``1 - epsilon``: they fire on the same
+    samples far more often than independent neurons of their rates would. Two
+    neurons that each fire on almost every sample have a large ``NCAM`` but
+    phi near 0, so they are not wired for being always on. Prune as the paper
+    does (``NCIM > 1 - epsilon``).
+    """
+    _check_epsilon(epsilon)
+    G = np.asarray(adjacency, dtype=bool)
+    lower = strictly_lower(G.shape[0])
+    G = G & lower
+    aug = (stats.phi > 1.0 - epsilon) & ~G & lower
+    prune = (stats.ncim > 1.0 - epsilon) & G
+    return (G & ~prune) | (aug & ~prune)
+
+
 RULES: dict[str, Rule] = {
     "paper": paper_rule,
     "usage": usage_rule,
     "contribution": contribution_rule,
+    "phi": phi_rule,
 }
 
 

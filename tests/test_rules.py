@@ -18,6 +18,7 @@ from sklearn_freenets._evolve import (
     contribution_rule,
     evolve_adjacency,
     paper_rule,
+    phi_rule,
     strictly_lower,
     usage_rule,
 )
@@ -97,6 +98,49 @@ def test_usage_rule_thresholds_ncam_both_ways():
     new = usage_rule(np.zeros((7, 7), bool), stats, eps)  # from empty: only adding
     assert_array_equal(new, lower & (stats.ncam > 1 - eps))
     assert (stats.ncam < eps)[lower].any() and (stats.ncam >= eps)[lower].any()
+
+
+def test_phi_is_the_correlation_of_the_activities():
+    """Check phi against numpy's correlation of the binary activities."""
+    rng = np.random.default_rng(5)
+    base = rng.random(500) < 0.5
+    S = np.column_stack(
+        [
+            base,
+            base,  # the same samples: phi 1
+            ~base,  # the other samples: phi -1
+            rng.random(500) < 0.9,  # independent, mostly on
+            np.ones(500, bool),  # always on: no correlation
+        ]
+    )
+    stats = ActivityCounts(5).update(S).stats()
+    expected = np.corrcoef(S[:, :4].T.astype(float))
+    assert_allclose(stats.phi[:4, :4], expected, atol=1e-12)
+    assert_array_equal(stats.phi[4], 0.0)
+    assert_array_equal(stats.phi[:, 4], 0.0)
+
+
+def test_phi_rule_wires_correlated_neurons_not_busy_ones():
+    """Check that phi adds edges between co-firing neurons, not always-on ones.
+
+    The paper's rule wires any two neurons that are both active on more than
+    ``1 - epsilon`` of the samples; two independent neurons active on 95 % of
+    them qualify. phi does not wire those, but does wire two neurons that fire
+    on exactly the same half of the samples, which the paper's rule does not.
+    """
+    rng = np.random.default_rng(0)
+    half = rng.random(2000) < 0.5
+    S = np.column_stack([rng.random(2000) < 0.95, rng.random(2000) < 0.95, half, half])
+    stats = ActivityCounts(4).update(S).stats()
+    empty = np.zeros((4, 4), bool)
+    eps = 0.25
+    paper = paper_rule(empty, stats, eps)
+    phi = phi_rule(empty, stats, eps)
+    assert paper[1, 0] and not phi[1, 0]  # busy, independent
+    assert phi[3, 2] and not paper[3, 2]  # correlated, half the time
+    # pruning is the paper's
+    lower = strictly_lower(4)
+    assert_array_equal(phi_rule(lower, stats, eps), lower & ~(stats.ncim > 1 - eps))
 
 
 def test_contribution_rule_prunes_weak_and_dead_sources_only():

@@ -1,0 +1,197 @@
+"""FreeEvolve rules against the same network unevolved, paired by seed.
+
+What is compared: for each data set and seed, ``FreeNetClassifier`` /
+``FreeNetRegressor`` with every parameter at its default except ``k`` and the
+rule, against the same estimator with ``evolve_rounds=0`` (the unevolved net:
+same k, same training, same seed). Methods:
+
+- ``none``: ``evolve_rounds=0``;
+- ``paper``: the shipped default (the paper's rule, epsilon 0.25);
+- ``phi``: ``rule="phi"`` (co-firing measured as the correlation of the two
+  neurons' activities, so busy neurons are not wired for being busy), at the
+  default epsilon 0.25 (add when phi > 0.75) and at 0.5 and 0.75.
+
+Data sets (all with the estimator's own convergence-based training):
+
+- ``digits16``: scikit-learn's digits as pixels / 16, k=64, stratified 70/30;
+- ``digits_std``: the same after a ``StandardScaler`` fitted on the training part;
+- ``product4``: ``y = x1 x2 x3 x4`` plus 1 % noise, 8 inputs uniform on [-1, 1],
+  5,000 training and 1,000 test rows, k=32 (a target where depth pays);
+- ``fashion15k`` (with ``--fashion``): a fixed stratified 15,000-row subset of
+  Fashion-MNIST's training set, pixels in [0, 1], k=50, scored on the full test
+  split.
+
+Each finished cell is appended to ``results/rules/cells.jsonl`` (keyed by data set,
+method, seed) and skipped when the script runs again; the report
+``results/rules/rules.md`` pairs every method with ``none`` (mean and sd over
+seeds of the test-score difference, in points for classification and R^2 units
+for regression, and the edges added). These are test-split numbers of a pilot:
+nothing is chosen on them.
+
+Run: ``python benchmarks/bench_rules.py [--seeds 5] [--fashion]``; ``--report``
+only rewrites the report from the cells.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_freenets import FreeNetClassifier, FreeNetRegressor
+
+OUT = Path(__file__).parent / "results" / "rules"
+METHODS = {
+    "none": {"evolve_rounds": 0},
+    "paper": {},
+    "phi": {"rule": "phi"},
+    "phi eps=0.5": {"rule": "phi", "epsilon": 0.5},
+    "phi eps=0.75": {"rule": "phi", "epsilon": 0.75},
+}
+
+
+def _digits(seed: int, standardise: bool):
+    X, y = load_digits(return_X_y=True)
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X / 16.0, y, test_size=0.3, stratify=y, random_state=seed
+    )
+    if standardise:
+        scaler = StandardScaler().fit(X_tr)
+        X_tr, X_te = scaler.transform(X_tr), scaler.transform(X_te)
+    return X_tr, X_te, y_tr, y_te
+
+
+def _product4(seed: int):
+    rng = np.random.default_rng(1000 + seed)
+    X = rng.uniform(-1, 1, size=(6000, 8))
+    f = X[:, :4].prod(axis=1)
+    y = f + 0.01 * f.std() * rng.standard_normal(len(f))
+    return X[:5000], X[5000:], y[:5000], y[5000:]
+
+
+def _fashion(seed: int):
+    from sklearn_freenets.datasets import load_fashion_mnist
+
+    X_tr, y_tr = load_fashion_mnist(subset="train", return_X_y=True)
+    X_te, y_te = load_fashion_mnist(subset="test", return_X_y=True)
+    # one fixed subset for every seed: the seeds vary the training only
+    X_tr, _, y_tr, _ = train_test_split(
+        X_tr, y_tr, train_size=15_000, stratify=y_tr, random_state=0
+    )
+    return X_tr, X_te, y_tr, y_te
+
+
+DATASETS = {
+    "digits16": (lambda seed: _digits(seed, False), FreeNetClassifier, 64),
+    "digits_std": (lambda seed: _digits(seed, True), FreeNetClassifier, 64),
+    "product4": (_product4, FreeNetRegressor, 32),
+    "fashion15k": (_fashion, FreeNetClassifier, 50),
+}
+
+
+def _done(path: Path) -> dict[tuple, dict]:
+    if not path.exists():
+        return {}
+    cells = [json.loads(line) for line in path.read_text().splitlines() if line]
+    return {(c["data"], c["method"], c["seed"]): c for c in cells}
+
+
+def run_cell(data: str, method: str, seed: int) -> dict:
+    load, Estimator, k = DATASETS[data]
+    X_tr, X_te, y_tr, y_te = load(seed)
+    est = Estimator(k=k, random_state=seed, **METHODS[method])
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X_tr, y_tr)
+    seconds = time.perf_counter() - start
+    return {
+        "data": data,
+        "method": method,
+        "seed": seed,
+        "score": float(est.score(X_te, y_te)),
+        "edges": int(est.n_edges_),
+        "epochs": int(est.n_iter_),
+        "rounds": len(est.evolution_history_),
+        "fit_seconds": round(seconds, 3),
+    }
+
+
+def report(cells: dict[tuple, dict]) -> str:
+    lines = [
+        "# FreeEvolve rules against the same net unevolved (pilot, test split)",
+        "",
+        "Generated by `benchmarks/bench_rules.py`. Difference = method - `none` on"
+        " the same seed; points (x100) for classification, R^2 for regression.",
+        "",
+        "| data | method | seeds | score | difference (mean ± sd) | worst seed |"
+        " edges | fit time / none |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for data in DATASETS:
+        regression = DATASETS[data][1] is FreeNetRegressor
+        unit = 1.0 if regression else 100.0
+        base = {
+            c["seed"]: c for (d, m, _), c in cells.items() if d == data and m == "none"
+        }
+        for method in METHODS:
+            rows = {
+                c["seed"]: c
+                for (d, m, _), c in cells.items()
+                if d == data and m == method
+            }
+            seeds = sorted(set(rows) & set(base))
+            if not seeds:
+                continue
+            diff = np.array([rows[s]["score"] - base[s]["score"] for s in seeds]) * unit
+            score = np.mean([rows[s]["score"] for s in seeds])
+            edges = np.mean([rows[s]["edges"] for s in seeds])
+            time_ratio = np.median(
+                [rows[s]["fit_seconds"] / base[s]["fit_seconds"] for s in seeds]
+            )
+            sd = diff.std(ddof=1) if len(diff) > 1 else float("nan")
+            lines.append(
+                f"| {data} | {method} | {len(seeds)} | {score:.4f} | "
+                f"{diff.mean():+.3f} ± {sd:.3f} | {diff.min():+.3f} | {edges:.0f} | "
+                f"{time_ratio:.2f} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--fashion", action="store_true")
+    parser.add_argument("--report", action="store_true", help="only the report")
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    cells_path = OUT / "cells.jsonl"
+    cells = _done(cells_path)
+    if not args.report:
+        datasets = [d for d in DATASETS if d != "fashion15k" or args.fashion]
+        for data in datasets:
+            n_seeds = min(args.seeds, 3) if data == "fashion15k" else args.seeds
+            for seed in range(n_seeds):
+                for method in METHODS:
+                    if (data, method, seed) in cells:
+                        continue
+                    cell = run_cell(data, method, seed)
+                    cells[(data, method, seed)] = cell
+                    with cells_path.open("a") as f:
+                        f.write(json.dumps(cell) + "\n")
+                    print(json.dumps(cell), flush=True)
+    text = report(cells)
+    (OUT / "rules.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

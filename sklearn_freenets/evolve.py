@@ -1,0 +1,51 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""FreeEvolve's topology rules and what they see, for writing rules of your own.
+
+A *rule* is a function ``rule(adjacency, stats, epsilon) -> new_adjacency``:
+``adjacency`` is the current boolean ``(k, k)`` graph (``adjacency[i, j]`` is the
+edge ``j -> i``), ``stats`` the :class:`ActivityStats` of one round's activity
+sample, ``epsilon`` the estimator's threshold. It returns a ``(k, k)`` array of
+booleans (or 0s and 1s) of which only the strictly lower triangle is used, so
+the graph stays a DAG. Pass it as ``rule=`` to
+:class:`~sklearn_freenets.FreeNetClassifier` or
+:class:`~sklearn_freenets.FreeNetRegressor`, or use a named one (the keys of
+``RULES``).
+
+Examples
+--------
+>>> import numpy as np
+>>> from sklearn_freenets import FreeNetClassifier
+>>> from sklearn_freenets.evolve import RULES, paper_rule
+>>> sorted(RULES)
+['contribution', 'paper', 'phi', 'usage']
+>>> def add_only(adjacency, stats, epsilon):
+...     # the paper's rule without pruning
+...     return adjacency | paper_rule(adjacency, stats, epsilon)
+>>> X = np.random.RandomState(0).uniform(size=(200, 4))
+>>> y = (X[:, 0] > 0.5).astype(int)
+>>> clf = FreeNetClassifier(k=6, rule=add_only, random_state=0).fit(X, y)
+>>> clf.adjacency_.shape
+(6, 6)
+"""
+
+from sklearn_freenets._evolve import (
+    RULES,
+    ActivityStats,
+    Rule,
+    contribution_rule,
+    evolve_adjacency,
+    paper_rule,
+    phi_rule,
+    usage_rule,
+)
+
+__all__ = [
+    "RULES",
+    "ActivityStats",
+    "Rule",
+    "contribution_rule",
+    "evolve_adjacency",
+    "paper_rule",
+    "phi_rule",
+    "usage_rule",
+]
