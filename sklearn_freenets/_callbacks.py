@@ -93,8 +93,8 @@ class ConvergenceStopping(Callback):
     n_iter_no_change : int or float
         Epochs without improvement tolerated (``np.inf``: never stop).
     validation : TrainingData or None
-        The held-out rows, or None. Dropped at the end of training, so a fitted
-        (pickled) net keeps no held-out rows.
+        The held-out rows, or None. Dropped at the end of training (with
+        ``score``), so a fitted (pickled) net keeps no held-out rows.
     score : callable or None
         ``score(net, validation) -> float``, higher is better; with ``validation``.
     evolution : FreeEvolve or None
@@ -157,7 +157,9 @@ class ConvergenceStopping(Callback):
         if self.best_state_ is not None:
             net.module_.load_state_dict(self.best_state_)
         self.best_state_ = None
-        self.validation = None  # do not keep (or pickle) the held-out rows
+        # do not keep (or pickle) the held-out rows, nor the estimator that the
+        # bound scoring method would drag along
+        self.validation = self.score = None
 
 
 class EpochProgress(Callback):

@@ -78,6 +78,9 @@ _AUTO_LR_MIN = 1e-3
 # n_threads="auto": one torch thread below this many multiply-adds per forward pass
 # of a batch (benchmarks/bench_threads.py measures where more threads start to pay).
 _THREADS_MIN_WORK = 50_000_000
+# squared_relu: prediction caps each neuron's pre-activation at its training
+# maximum plus this fraction of its training range (see _bound_activations).
+_CAP_MARGIN = 0.1
 # Cosine annealing goes down to lr * _COSINE_FLOOR.
 _COSINE_FLOOR = 1e-3
 # A fit whose last training loss is more than this many times its first diverged
@@ -157,6 +160,26 @@ def _dense(X) -> np.ndarray:
     if sp.issparse(X):
         X = X.toarray()
     return np.ascontiguousarray(X)
+
+
+def _capped_rows(module: FreeNetModule, block, out, cap):
+    """``out`` with the rows of ``block`` that reach a cap computed with the caps.
+
+    Rows whose pre-activations all stay at or below the caps keep the output of
+    the usual forward pass (bit for bit what they were before caps existed);
+    each other row is computed alone, in a zero-padded block of the same shape,
+    so that its result depends on that row only (batch invariance).
+    """
+    Z = module.hidden(block)[1][: len(out)]
+    over = torch.nonzero((Z > cap).any(dim=1)).flatten().tolist()
+    if not over:
+        return out
+    out = out.clone()
+    single = torch.zeros_like(block)
+    for i in over:
+        single[0] = block[i]
+        out[i] = module(single, cap)[0]
+    return out
 
 
 def _same(a, b) -> bool:
@@ -700,6 +723,7 @@ class _BaseFreeNet(BaseEstimator):
             )
             self._sync(net, len(data), callbacks)
             result = self._train(net, data, incremental=incremental, seed=seed + since)
+            self._bound_activations(net, data, incremental=incremental)
             self._set_fitted_state(net, result, callbacks)
             self._warn_on_stop(result, incremental)
         return self
@@ -748,7 +772,38 @@ class _BaseFreeNet(BaseEstimator):
             stacklevel=5,
         )
 
-    # -- step 7: fitted attributes ------------------------------------------------
+    # -- step 7: bounds for prediction ---------------------------------------------
+    def _bound_activations(
+        self, net: FreeNetTrainer, data: TrainingData, *, incremental: bool
+    ) -> None:
+        """Record each neuron's largest pre-activation on the training rows.
+
+        For ``activation="squared_relu"`` only: prediction clips every neuron's
+        pre-activation at its largest value on the training rows plus
+        ``_CAP_MARGIN`` times its range there, so a network whose squares
+        compound along its edges stays bounded on rows unlike its training data
+        (it returned NaN there), and predicts exactly as before on rows like the
+        training rows (a polynomial fit still reaches the ends of its interval).
+        A ``partial_fit`` call raises the caps to cover its rows too.
+        """
+        if self.activation != "squared_relu":
+            self._preact_cap = None
+            return
+        module = net.module_
+        highest = torch.full((module.k,), -torch.inf, dtype=torch.float64)
+        lowest = torch.full((module.k,), torch.inf, dtype=torch.float64)
+        for start in range(0, len(data), 4096):
+            Z = module.hidden(data.X[start : start + 4096])[1].cpu().double()
+            highest = torch.maximum(highest, Z.max(dim=0).values)
+            lowest = torch.minimum(lowest, Z.min(dim=0).values)
+        cap = (highest + _CAP_MARGIN * (highest - lowest)).numpy()
+        previous = getattr(self, "_preact_cap", None)
+        if incremental and previous is not None and previous.shape == cap.shape:
+            cap = np.maximum(previous, cap)
+        # a network that overflows on its own training rows cannot be bounded
+        self._preact_cap = cap if np.isfinite(cap).all() else None
+
+    # -- step 8: fitted attributes ------------------------------------------------
     def _set_fitted_state(
         self,
         net: FreeNetTrainer,
@@ -798,8 +853,11 @@ class _BaseFreeNet(BaseEstimator):
         other rows are predicted with it: predicting a subset, a permutation or
         one row at a time gives bit-identical results. Inputs are converted to
         the dtype the network was built with (a later ``set_params(dtype=...)``
-        does not change a fitted model), sparse ones block by block. Outputs
-        that are not finite raise a ``RuntimeWarning`` that says how many.
+        does not change a fitted model), sparse ones block by block. A
+        squared-ReLU network's pre-activations are capped
+        (:meth:`_bound_activations`): a row that reaches a cap is computed again,
+        alone in a block, with the caps. Outputs that are not finite raise a
+        ``RuntimeWarning`` that says how many.
         """
         check_is_fitted(self)
         dtype = self._built_params["dtype"]
@@ -814,6 +872,9 @@ class _BaseFreeNet(BaseEstimator):
             X = X.tocsr()
         module = self.net_.module_
         device = next(module.parameters()).device
+        cap = getattr(self, "_preact_cap", None)
+        if cap is not None:
+            cap = torch.as_tensor(cap, dtype=module.weight.dtype, device=device)
         block = torch.zeros((_PREDICT_BLOCK, X.shape[1]), dtype=module.weight.dtype)
         outputs = []
         threads = self._n_threads(_PREDICT_BLOCK, X.shape[1])
@@ -822,17 +883,20 @@ class _BaseFreeNet(BaseEstimator):
                 rows = _dense(X[start : start + _PREDICT_BLOCK])
                 block[: len(rows)] = torch.from_numpy(rows)
                 block[len(rows) :] = 0
-                out = module(block.to(device))
-                outputs.append(out[: len(rows)].cpu())
+                on_device = block.to(device)
+                out = module(on_device)[: len(rows)]
+                if cap is not None:
+                    out = _capped_rows(module, on_device, out, cap)
+                outputs.append(out.cpu())
         raw = torch.cat(outputs).numpy()
         bad = ~np.isfinite(raw).all(axis=1)
         if bad.any():
             warnings.warn(
                 f"{type(self).__name__}: the network's output is NaN or infinite "
-                f"for {int(bad.sum())} of {len(raw)} samples: it overflowed on "
-                "inputs unlike the training data (with activation='squared_relu' "
-                "and edges, outputs grow fast outside the training range). Scale "
-                "or clip the inputs, or use activation='relu' or dtype='float64'.",
+                f"for {int(bad.sum())} of {len(raw)} samples: the computation "
+                "overflowed (inputs far larger than the training data, or weights "
+                "that diverged). Scale or clip the inputs, or refit with a lower "
+                "lr or dtype='float64'.",
                 RuntimeWarning,
                 stacklevel=3,
             )
@@ -896,7 +960,12 @@ default="paper"
         rounds' records count them (``n_revived``).
     activation : {"relu", "squared_relu", "tanh"}, default="relu"
         Neuron nonlinearity; ``squared_relu`` is ``max(0, z) ** 2``. A neuron is
-        *active* when its pre-activation is positive.
+        *active* when its pre-activation is positive. With ``squared_relu``,
+        prediction caps each neuron's pre-activation at the largest value it
+        took on the training rows plus a tenth of its range there: squares
+        compounded along edges otherwise overflow on rows unlike the training
+        data (NaN predictions); on rows like the training rows the predictions
+        are unchanged.
     initial_graph : {"empty", "dense"} or array-like of shape (k, k), \
 default="empty"
         Starting graph: ``"empty"`` has no edges (a one-hidden-layer network
@@ -1547,6 +1616,7 @@ class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
         """
         self._y_ndim, self._n_targets, self._seed = 1, 1, 0
         self._y_mean, self._y_scale = np.zeros(1), np.ones(1)
+        self._preact_cap = None  # exact on its domain: nothing to bound
         net = self._make_net(n_features, 1)
         net.initialize()
         self._built_params = {name: getattr(self, name) for name in _BUILD_PARAMS}

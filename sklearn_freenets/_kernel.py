@@ -732,18 +732,22 @@ def recurrence_by_levels(
     *,
     mask: torch.Tensor | None = None,
     return_preact: bool = False,
+    cap: torch.Tensor | None = None,
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Evaluate the recurrence level by level, in plain (differentiable) torch.
 
     Gives :func:`recurrence`'s results (up to float rounding) with one matrix
     product per level after the first; autograd computes the backward. Fast when
     the graph has few levels (:class:`GraphLevels`), such as the empty graph (one
-    level: ``H = act(A)``) or a sparse evolved one.
+    level: ``H = act(A)``) or a sparse evolved one. With ``cap`` (shape (k,)),
+    each neuron's pre-activation is clipped from above at its cap before the
+    activation: ``z_i = min(z_i, cap_i)``.
     """
     act = _ACT_CODES[activation]
     if levels.n_levels <= 1:
-        H = _torch_act(A, act)
-        return (H, A.detach()) if return_preact else H
+        Z = A if cap is None else torch.minimum(A, cap)
+        H = _torch_act(Z, act)
+        return (H, Z.detach()) if return_preact else H
     Wm = W * mask if mask is not None else W
     parts_h: list[torch.Tensor] = []
     parts_z: list[torch.Tensor] = []
@@ -754,6 +758,8 @@ def recurrence_by_levels(
             H_prev = parts_h[0] if len(parts_h) == 1 else torch.cat(parts_h, dim=1)
             W_block = Wm.index_select(0, idx).index_select(1, levels.order[:done])
             Z = Z + H_prev @ W_block.T
+        if cap is not None:
+            Z = torch.minimum(Z, cap.index_select(0, idx))
         parts_h.append(_torch_act(Z, act))
         parts_z.append(Z)
         done += idx.numel()

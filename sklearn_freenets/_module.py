@@ -271,12 +271,17 @@ class FreeNetModule(nn.Module):
             self.__dict__["_graph_cache"] = cache
         return cache
 
-    def _hidden(self, X: torch.Tensor, return_preact: bool):
+    def _hidden(
+        self,
+        X: torch.Tensor,
+        return_preact: bool,
+        preact_cap: torch.Tensor | None = None,
+    ):
         A = self.encoder(X)
         cache = self._graph_state()
         weight = self.weight
         levels = cache.levels()
-        if levels.n_levels <= _MAX_LEVELS:
+        if levels.n_levels <= _MAX_LEVELS or preact_cap is not None:
             return recurrence_by_levels(
                 A,
                 weight,
@@ -284,6 +289,7 @@ class FreeNetModule(nn.Module):
                 levels,
                 mask=cache.mask,
                 return_preact=return_preact,
+                cap=preact_cap,
             )
         if torch.is_grad_enabled() and (A.requires_grad or weight.requires_grad):
             return recurrence(
@@ -307,8 +313,18 @@ class FreeNetModule(nn.Module):
             backend=self.backend,
         )
 
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        H = self._hidden(X, False)
+    def forward(
+        self, X: torch.Tensor, preact_cap: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The outputs for ``X``.
+
+        ``preact_cap`` (shape (k,), optional) clips each neuron's pre-activation
+        from above before its activation (computed level by level, see
+        :func:`~sklearn_freenets._kernel.recurrence_by_levels`): the estimators
+        pass the largest pre-activation seen on the training rows, so that a
+        squared-ReLU network stays bounded on inputs unlike its training data.
+        """
+        H = self._hidden(X, False, preact_cap)
         out = self.decoder(H)
         if self.skip is not None:
             out = out + self.skip(X)
