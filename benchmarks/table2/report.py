@@ -580,6 +580,8 @@ PILOT_BASES = {
     "FreeEvolve from empty eps=0.25, standardised inputs": (
         "FreeEvolve from empty eps=0.25"
     ),
+    "phi from empty eps=0.75": "FreeEvolve from empty eps=0.25",
+    "phi from empty eps=0.25": "FreeEvolve from empty eps=0.25",
 }
 
 
