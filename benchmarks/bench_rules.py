@@ -6,6 +6,7 @@ rule, against the same estimator with ``evolve_rounds=0`` (the unevolved net:
 same k, same training, same seed). Methods:
 
 - ``none``: ``evolve_rounds=0``;
+- ``dense``: the dense graph (every edge), unevolved: what depth alone gives;
 - ``paper``: the shipped default (the paper's rule, epsilon 0.25);
 - ``phi``: ``rule="phi"`` (co-firing measured as the correlation of the two
   neurons' activities, so busy neurons are not wired for being busy), at the
@@ -15,21 +16,31 @@ Data sets (all with the estimator's own convergence-based training):
 
 - ``digits16``: scikit-learn's digits as pixels / 16, k=64, stratified 70/30;
 - ``digits_std``: the same after a ``StandardScaler`` fitted on the training part;
-- ``product4``: ``y = x1 x2 x3 x4`` plus 1 % noise, 8 inputs uniform on [-1, 1],
-  5,000 training and 1,000 test rows, k=32 (a target where depth pays);
+- ``product4``, ``power6``, ``friedman``: ``y = x1 x2 x3 x4``, ``(x1 + x2 -
+  x3)^6`` and ``10 sin(pi x1 x2) + 20 (x3 - 0.5)^2 + 10 x4 + 5 x5``, plus 1 %
+  noise, 8 inputs uniform on [-1, 1], 5,000 training and 1,000 test rows, k=32
+  (targets where depth pays: the unevolved dense graph beats the FCNN there);
+- ``tune:NAME``: the tabular tuning sets of ``tune_defaults.py`` (moons,
+  circles, Hastie, a wide 4-class set, two noisy larger sets, Friedman #2 and #3,
+  a sparse regression in the thousands, a smooth 8,000-row regression), split
+  70/30 per seed and standardised, k=100 (the estimators' default), 3 seeds;
 - ``fashion15k`` (with ``--fashion``): a fixed stratified 15,000-row subset of
   Fashion-MNIST's training set, pixels in [0, 1], k=50, scored on the full test
   split.
 
-Each finished cell is appended to ``results/rules/cells.jsonl`` (keyed by data set,
-method, seed) and skipped when the script runs again; the report
-``results/rules/rules.md`` pairs every method with ``none`` (mean and sd over
-seeds of the test-score difference, in points for classification and R^2 units
-for regression, and the edges added). These are test-split numbers of a pilot:
-nothing is chosen on them.
+Each fit uses 80 % of the training split; the other 20 % is the validation
+split (never trained on), scored beside the test split. Each finished cell is
+appended to ``results/rules/cells.jsonl`` (keyed by data set, method, seed) and
+skipped when the script runs again; the report ``results/rules/rules.md`` pairs
+every method with ``none`` (mean and sd over seeds of the validation and test
+differences, in points for classification and R^2 units for regression, the
+edges added and the fit-time ratio) and gives each method's verdict under the
+no-harm rule, on the validation differences only: a mean of at least -0.05
+points on the image members and -0.002 on every other one.
 
-Run: ``python benchmarks/bench_rules.py [--seeds 5] [--fashion]``; ``--report``
-only rewrites the report from the cells.
+Run: ``python benchmarks/bench_rules.py [--seeds 5] [--small-seeds 3] [--fashion]
+[--data ...] [--methods ...]``; ``--report`` only rewrites the report from the
+cells.
 """
 
 from __future__ import annotations
@@ -51,6 +62,7 @@ from sklearn_freenets import FreeNetClassifier, FreeNetRegressor
 OUT = Path(__file__).parent / "results" / "rules"
 METHODS = {
     "none": {"evolve_rounds": 0},
+    "dense": {"initial_graph": "dense", "evolve_rounds": 0},
     "paper": {},
     "phi": {"rule": "phi"},
     "phi eps=0.5": {"rule": "phi", "epsilon": 0.5},
@@ -69,12 +81,32 @@ def _digits(seed: int, standardise: bool):
     return X_tr, X_te, y_tr, y_te
 
 
-def _product4(seed: int):
+def _synthetic(target, seed: int):
     rng = np.random.default_rng(1000 + seed)
     X = rng.uniform(-1, 1, size=(6000, 8))
-    f = X[:, :4].prod(axis=1)
+    f = target(X)
     y = f + 0.01 * f.std() * rng.standard_normal(len(f))
     return X[:5000], X[5000:], y[:5000], y[5000:]
+
+
+def _product4(seed: int):
+    return _synthetic(lambda X: X[:, :4].prod(axis=1), seed)
+
+
+def _power6(seed: int):
+    return _synthetic(lambda X: (X[:, 0] + X[:, 1] - X[:, 2]) ** 6, seed)
+
+
+def _friedman(seed: int):
+    return _synthetic(
+        lambda X: (
+            10 * np.sin(np.pi * X[:, 0] * X[:, 1])
+            + 20 * (X[:, 2] - 0.5) ** 2
+            + 10 * X[:, 3]
+            + 5 * X[:, 4]
+        ),
+        seed,
+    )
 
 
 def _fashion(seed: int):
@@ -89,11 +121,48 @@ def _fashion(seed: int):
     return X_tr, X_te, y_tr, y_te
 
 
+def _tuning(name: str):
+    """A tabular tuning set of tune_defaults.py, split 70/30 per seed, scaled."""
+
+    def load(seed: int):
+        from tune_defaults import tuning_sets
+
+        X, y = tuning_sets()[name]
+        classification = np.issubdtype(np.asarray(y).dtype, np.integer)
+        X_tr, X_te, y_tr, y_te = train_test_split(
+            X,
+            y,
+            test_size=0.3,
+            stratify=y if classification else None,
+            random_state=seed,
+        )
+        scaler = StandardScaler().fit(X_tr)
+        return scaler.transform(X_tr), scaler.transform(X_te), y_tr, y_te
+
+    return load
+
+
+TUNING = {
+    "moons": FreeNetClassifier,
+    "circles": FreeNetClassifier,
+    "hastie": FreeNetClassifier,
+    "wide_classification": FreeNetClassifier,
+    "noisy_classification_8k": FreeNetClassifier,
+    "onehot_classification_6k": FreeNetClassifier,
+    "friedman2": FreeNetRegressor,
+    "friedman3": FreeNetRegressor,
+    "sparse_regression_x1000": FreeNetRegressor,
+    "smooth_regression_8k": FreeNetRegressor,
+}
+
 DATASETS = {
     "digits16": (lambda seed: _digits(seed, False), FreeNetClassifier, 64),
     "digits_std": (lambda seed: _digits(seed, True), FreeNetClassifier, 64),
     "product4": (_product4, FreeNetRegressor, 32),
+    "power6": (_power6, FreeNetRegressor, 32),
+    "friedman": (_friedman, FreeNetRegressor, 32),
     "fashion15k": (_fashion, FreeNetClassifier, 50),
+    **{f"tune:{name}": (_tuning(name), Est, 100) for name, Est in TUNING.items()},
 }
 
 
@@ -104,19 +173,40 @@ def _done(path: Path) -> dict[tuple, dict]:
     return {(c["data"], c["method"], c["seed"]): c for c in cells}
 
 
+# Image members of the suite: the no-harm threshold is in points of accuracy there.
+IMAGES = ("digits16", "digits_std", "fashion15k")
+# No harm: a method's mean validation difference with `none` is at least this on
+# every member (points on the image members, score units on the others).
+NO_HARM = {"image": -0.05, "other": -0.002}
+
+
 def run_cell(data: str, method: str, seed: int) -> dict:
+    """Fit on 80 % of the training split, score the other 20 % and the test split.
+
+    The validation score (held-out rows of the training split, never trained on)
+    is what the report's verdicts use; the test score is reported beside it.
+    """
     load, Estimator, k = DATASETS[data]
     X_tr, X_te, y_tr, y_te = load(seed)
+    classification = Estimator is FreeNetClassifier
+    X_fit, X_va, y_fit, y_va = train_test_split(
+        X_tr,
+        y_tr,
+        test_size=0.2,
+        stratify=y_tr if classification else None,
+        random_state=seed,
+    )
     est = Estimator(k=k, random_state=seed, **METHODS[method])
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        est.fit(X_tr, y_tr)
+        est.fit(X_fit, y_fit)
     seconds = time.perf_counter() - start
     return {
         "data": data,
         "method": method,
         "seed": seed,
+        "valid": float(est.score(X_va, y_va)),
         "score": float(est.score(X_te, y_te)),
         "edges": int(est.n_edges_),
         "epochs": int(est.n_iter_),
@@ -125,44 +215,79 @@ def run_cell(data: str, method: str, seed: int) -> dict:
     }
 
 
+def _paired(cells, data: str, method: str, key: str) -> tuple[np.ndarray, list]:
+    """``method - none`` of ``key`` per seed both have, in report units."""
+    unit = 100.0 if DATASETS[data][1] is FreeNetClassifier else 1.0
+    base = {c["seed"]: c for (d, m, _), c in cells.items() if d == data and m == "none"}
+    rows = {c["seed"]: c for (d, m, _), c in cells.items() if d == data and m == method}
+    seeds = sorted(set(rows) & set(base))
+    diff = np.array([rows[s][key] - base[s][key] for s in seeds]) * unit
+    return diff, [(rows[s], base[s]) for s in seeds]
+
+
+def _sd(diff: np.ndarray) -> float:
+    return float(diff.std(ddof=1)) if len(diff) > 1 else float("nan")
+
+
+def _threshold(data: str) -> float:
+    """The no-harm threshold of ``data`` in report units (points, or R^2)."""
+    if data in IMAGES:
+        return NO_HARM["image"]
+    points = DATASETS[data][1] is FreeNetClassifier
+    return NO_HARM["other"] * (100.0 if points else 1.0)
+
+
 def report(cells: dict[tuple, dict]) -> str:
+    """The paired table, and the no-harm verdict of every method on validation."""
     lines = [
-        "# FreeEvolve rules against the same net unevolved (pilot, test split)",
+        "# FreeEvolve rules against the same net unevolved",
         "",
-        "Generated by `benchmarks/bench_rules.py`. Difference = method - `none` on"
-        " the same seed; points (x100) for classification, R^2 for regression.",
+        "Generated by `benchmarks/bench_rules.py`. Each fit uses 80 % of the"
+        " training split; *valid* is the other 20 % (never trained on), *test* the"
+        " test split. Difference = method - `none` on the same seed, mean ± sd over"
+        " seeds: points (x100) for classification, R^2 for regression. Verdicts use"
+        " the validation differences only.",
         "",
-        "| data | method | seeds | score | difference (mean ± sd) | worst seed |"
-        " edges | fit time / none |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| data | method | seeds | test | valid - none | test - none | worst seed"
+        " (valid) | edges | fit time / none |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    verdicts: dict[str, list[tuple[str, float]]] = {m: [] for m in METHODS}
     for data in DATASETS:
-        regression = DATASETS[data][1] is FreeNetRegressor
-        unit = 1.0 if regression else 100.0
-        base = {
-            c["seed"]: c for (d, m, _), c in cells.items() if d == data and m == "none"
-        }
         for method in METHODS:
-            rows = {
-                c["seed"]: c
-                for (d, m, _), c in cells.items()
-                if d == data and m == method
-            }
-            seeds = sorted(set(rows) & set(base))
-            if not seeds:
+            valid, pairs = _paired(cells, data, method, "valid")
+            if not pairs:
                 continue
-            diff = np.array([rows[s]["score"] - base[s]["score"] for s in seeds]) * unit
-            score = np.mean([rows[s]["score"] for s in seeds])
-            edges = np.mean([rows[s]["edges"] for s in seeds])
-            time_ratio = np.median(
-                [rows[s]["fit_seconds"] / base[s]["fit_seconds"] for s in seeds]
-            )
-            sd = diff.std(ddof=1) if len(diff) > 1 else float("nan")
+            test, _ = _paired(cells, data, method, "score")
+            score = np.mean([row["score"] for row, _ in pairs])
+            edges = np.mean([row["edges"] for row, _ in pairs])
+            ratio = np.median([r["fit_seconds"] / b["fit_seconds"] for r, b in pairs])
             lines.append(
-                f"| {data} | {method} | {len(seeds)} | {score:.4f} | "
-                f"{diff.mean():+.3f} ± {sd:.3f} | {diff.min():+.3f} | {edges:.0f} | "
-                f"{time_ratio:.2f} |"
+                f"| {data} | {method} | {len(pairs)} | {score:.4f} | "
+                f"{valid.mean():+.3f} ± {_sd(valid):.3f} | "
+                f"{test.mean():+.3f} ± {_sd(test):.3f} | {valid.min():+.3f} | "
+                f"{edges:.0f} | {ratio:.2f} |"
             )
+            if method != "none":
+                verdicts[method].append((data, valid.mean()))
+    lines += [
+        "",
+        "No harm (validation): mean `method - none` >= "
+        f"{NO_HARM['image']} points on the image members ({', '.join(IMAGES)}) and "
+        f">= {NO_HARM['other']} of the score on every other member (0.2 points of"
+        " accuracy, 0.002 of R^2).",
+        "",
+        "| method | members | passes | failing members |",
+        "|---|---:|:---:|---|",
+    ]
+    for method, rows in verdicts.items():
+        if not rows:
+            continue
+        failing = [f"{d} ({v:+.3f})" for d, v in rows if v < _threshold(d)]
+        lines.append(
+            f"| {method} | {len(rows)} | {'yes' if not failing else 'no'} | "
+            f"{', '.join(failing) or '-'} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -170,17 +295,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--fashion", action="store_true")
+    parser.add_argument(
+        "--small-seeds", type=int, default=3, help="seeds of fashion15k and tune:*"
+    )
+    parser.add_argument("--data", nargs="+", choices=list(DATASETS), default=None)
+    parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=None)
     parser.add_argument("--report", action="store_true", help="only the report")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     cells_path = OUT / "cells.jsonl"
     cells = _done(cells_path)
     if not args.report:
-        datasets = [d for d in DATASETS if d != "fashion15k" or args.fashion]
+        datasets = args.data or [
+            d for d in DATASETS if d != "fashion15k" or args.fashion
+        ]
         for data in datasets:
-            n_seeds = min(args.seeds, 3) if data == "fashion15k" else args.seeds
+            small = data == "fashion15k" or data.startswith("tune:")
+            n_seeds = args.small_seeds if small else args.seeds
             for seed in range(n_seeds):
-                for method in METHODS:
+                for method in args.methods or METHODS:
                     if (data, method, seed) in cells:
                         continue
                     cell = run_cell(data, method, seed)
