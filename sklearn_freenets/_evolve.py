@@ -200,7 +200,10 @@ class ActivityCounts:
 class ActivityStats:
     """What a topology rule sees of one round's activity sample.
 
-    Attributes
+    Built by the estimators' rounds from the recorded activity; a rule reads its
+    fields (and the properties ``dead``, ``always_active`` and ``phi``).
+
+    Parameters
     ----------
     ncam, ncim : ndarray of shape (k, k)
         Fractions of the samples on which both neurons are active / silent.
@@ -355,7 +358,22 @@ def _check_epsilon(epsilon: float) -> None:
 def paper_rule(
     adjacency: ArrayLike, stats: ActivityStats, epsilon: float
 ) -> NDArray[np.bool_]:
-    """The paper's rule (:func:`evolve_adjacency`) as a rule function."""
+    """The paper's rule (:func:`evolve_adjacency`) as a rule function.
+
+    Parameters
+    ----------
+    adjacency : array-like of shape (k, k), dtype=bool
+        The current graph (``adjacency[i, j]`` is the edge ``j -> i``).
+    stats : ActivityStats
+        The round's activity statistics.
+    epsilon : float in (0, 1)
+        The threshold.
+
+    Returns
+    -------
+    new_adjacency : ndarray of shape (k, k), dtype=bool
+        The new graph, strictly lower triangular.
+    """
     return evolve_adjacency(adjacency, stats.ncam, stats.ncim, epsilon).adjacency
 
 
@@ -367,6 +385,20 @@ def usage_rule(
     An edge ``j -> i`` changes the output only where both neurons are active, on
     a fraction ``NCAM_ij`` of the samples: pruned when ``NCAM < epsilon``, added
     when ``NCAM > 1 - epsilon`` (pruning wins where both hold).
+
+    Parameters
+    ----------
+    adjacency : array-like of shape (k, k), dtype=bool
+        The current graph (``adjacency[i, j]`` is the edge ``j -> i``).
+    stats : ActivityStats
+        The round's activity statistics.
+    epsilon : float in (0, 1)
+        The threshold.
+
+    Returns
+    -------
+    new_adjacency : ndarray of shape (k, k), dtype=bool
+        The new graph, strictly lower triangular.
     """
     _check_epsilon(epsilon)
     G = np.asarray(adjacency, dtype=bool)
@@ -385,6 +417,20 @@ def contribution_rule(
     ``c_ij = |W_ij| E|h_j| / std(z_i)``; edge ``j -> i`` is pruned when ``c_ij <
     epsilon * mean(c_il over the edges l -> i)``. A neuron whose pre-activation
     is constant on the sample keeps its edges (there is no scale to compare to).
+
+    Parameters
+    ----------
+    adjacency : array-like of shape (k, k), dtype=bool
+        The current graph (``adjacency[i, j]`` is the edge ``j -> i``).
+    stats : ActivityStats
+        The round's activity statistics.
+    epsilon : float in (0, 1)
+        The threshold.
+
+    Returns
+    -------
+    new_adjacency : ndarray of shape (k, k), dtype=bool
+        The new graph, strictly lower triangular.
     """
     _check_epsilon(epsilon)
     G = np.asarray(adjacency, dtype=bool) & strictly_lower(len(stats.rates))
@@ -411,6 +457,20 @@ def phi_rule(
     neurons that each fire on almost every sample have a large ``NCAM`` but
     phi near 0, so they are not wired for being always on. Prune as the paper
     does (``NCIM > 1 - epsilon``).
+
+    Parameters
+    ----------
+    adjacency : array-like of shape (k, k), dtype=bool
+        The current graph (``adjacency[i, j]`` is the edge ``j -> i``).
+    stats : ActivityStats
+        The round's activity statistics.
+    epsilon : float in (0, 1)
+        The threshold.
+
+    Returns
+    -------
+    new_adjacency : ndarray of shape (k, k), dtype=bool
+        The new graph, strictly lower triangular.
     """
     _check_epsilon(epsilon)
     G = np.asarray(adjacency, dtype=bool)
