@@ -122,7 +122,8 @@ def _watch_sigint() -> Iterator[dict[str, bool]]:
     default one does is put in its place (and the default one restored after).
     The yielded dict's ``"signal"`` is True once a Ctrl+C arrived. Elsewhere
     (other threads, a handler of the caller's) nothing is changed, and a
-    ``KeyboardInterrupt`` seen there is taken for a callback's.
+    ``KeyboardInterrupt`` is taken for a callback's only when it left a hook of
+    a callback that is not this package's (:meth:`FreeNetTrainer.notify`).
     """
     seen = {"signal": False}
     install = (
@@ -263,6 +264,25 @@ class FreeNetTrainer(NeuralNet):
 
     # The generator that shuffles the batches of the current training run.
     generator_: torch.Generator | None = None
+    # Whether a callback of someone else's (not this package's) raised
+    # KeyboardInterrupt out of a hook in the current run: skorch's "stop" idiom.
+    stop_requested_: bool = False
+
+    def notify(self, method_name, **cb_kwargs):
+        """skorch's ``notify``, noting a callback's ``KeyboardInterrupt``.
+
+        A ``KeyboardInterrupt`` raised out of the hook of a callback that is not
+        this package's own is taken as that callback's request to stop training
+        (``stop_requested_``); one raised anywhere else is a Ctrl+C.
+        """
+        getattr(self, method_name)(self, **cb_kwargs)
+        for _, cb in self.callbacks_:
+            try:
+                getattr(cb, method_name)(self, **cb_kwargs)
+            except KeyboardInterrupt:
+                if not type(cb).__module__.startswith("sklearn_freenets."):
+                    self.stop_requested_ = True
+                raise
 
     def get_params_for_optimizer(self, prefix, named_parameters):
         # Remember the rate and weight decay that optimizer__param_groups gives a
@@ -351,15 +371,19 @@ class FreeNetTrainer(NeuralNet):
         """Run ``epochs`` gradient epochs, then ``polish_epochs`` L-BFGS epochs.
 
         A callback ends a phase early by raising :class:`StopTraining` (or,
-        skorch's idiom, ``KeyboardInterrupt``); the polish still runs after an
-        early stop of the gradient epochs, but not after divergence. A Ctrl+C
-        (SIGINT) is not a stop: it propagates, after ``on_train_end``.
+        skorch's idiom, ``KeyboardInterrupt`` out of one of its hooks); the
+        polish still runs after an early stop of the gradient epochs, but not
+        after divergence. A Ctrl+C is not a stop: it propagates, after
+        ``on_train_end``. It is told apart by a SIGINT handler where one can be
+        installed (see :func:`_watch_sigint`), and otherwise by where the
+        ``KeyboardInterrupt`` came from (:meth:`notify`).
         ``generator`` shuffles the batches (None: torch's global generator).
         ``on_train_end`` always runs.
         """
         if not self.initialized_:
             self.initialize()
         self.generator_ = generator
+        self.stop_requested_ = False
         start = len(self.history)
         reason: StopReason = "max_epochs"
         stopped: int | None = None
@@ -372,7 +396,7 @@ class FreeNetTrainer(NeuralNet):
                 except StopTraining as stop:
                     reason, stopped = stop.reason, len(self.history)
                 except KeyboardInterrupt:
-                    if sigint["signal"]:
+                    if sigint["signal"] or not self.stop_requested_:
                         raise
                     reason, stopped = "callback", len(self.history)
                 gradient_rows = len(self.history) - start
@@ -382,7 +406,7 @@ class FreeNetTrainer(NeuralNet):
                     except StopTraining:
                         pass
                     except KeyboardInterrupt:
-                        if sigint["signal"]:
+                        if sigint["signal"] or not self.stop_requested_:
                             raise
         finally:
             self.notify("on_train_end", X=data, y=None)

@@ -254,6 +254,35 @@ def test_ctrl_c_aborts_the_fit_and_keeps_the_model(Estimator):
         search.fit(X, y)
 
 
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_ctrl_c_without_our_signal_handler_still_aborts(Estimator, monkeypatch):
+    """Check a Ctrl+C where no handler can be installed (a handler of the caller's).
+
+    Then a KeyboardInterrupt counts as a stop only when it leaves a hook of a
+    callback that is not this package's; one raised in the training step aborts.
+    """
+    X, y = _xy(Estimator)
+    est = Estimator(**FAST).fit(X, y)
+    before = _fitted_state(est)
+    calls = {"n": 0}
+    original = type(est.net_).train_step
+
+    def interrupted_step(self, batch, **fit_params):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt  # as if Ctrl+C arrived during the step
+        return original(self, batch, **fit_params)
+
+    previous = signal.signal(signal.SIGINT, lambda *args: None)
+    try:
+        monkeypatch.setattr(type(est.net_), "train_step", interrupted_step)
+        with pytest.raises(KeyboardInterrupt):
+            est.fit(X, y)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    _assert_unchanged(est, before, X)
+
+
 class _StopAtEpoch(Callback):
     def __init__(self, epoch):
         self.epoch = epoch
