@@ -355,10 +355,8 @@ def _check_epsilon(epsilon: float) -> None:
         raise ValueError(f"epsilon must be in (0, 1), got {epsilon!r}")
 
 
-def paper_rule(
-    adjacency: ArrayLike, stats: ActivityStats, epsilon: float
-) -> NDArray[np.bool_]:
-    """The paper's rule (:func:`evolve_adjacency`) as a rule function.
+# The numpydoc sections every named rule shares (one signature, one result).
+_RULE_SECTIONS = """
 
     Parameters
     ----------
@@ -374,9 +372,23 @@ def paper_rule(
     new_adjacency : ndarray of shape (k, k), dtype=bool
         The new graph, strictly lower triangular.
     """
+
+
+def _rule(fn: Rule) -> Rule:
+    """Give a named rule the Parameters and Returns sections of every rule."""
+    fn.__doc__ = (fn.__doc__ or "").rstrip() + _RULE_SECTIONS
+    return fn
+
+
+@_rule
+def paper_rule(
+    adjacency: ArrayLike, stats: ActivityStats, epsilon: float
+) -> NDArray[np.bool_]:
+    """The paper's rule (:func:`evolve_adjacency`) as a rule function."""
     return evolve_adjacency(adjacency, stats.ncam, stats.ncim, epsilon).adjacency
 
 
+@_rule
 def usage_rule(
     adjacency: ArrayLike, stats: ActivityStats, epsilon: float
 ) -> NDArray[np.bool_]:
@@ -385,20 +397,6 @@ def usage_rule(
     An edge ``j -> i`` changes the output only where both neurons are active, on
     a fraction ``NCAM_ij`` of the samples: pruned when ``NCAM < epsilon``, added
     when ``NCAM > 1 - epsilon`` (pruning wins where both hold).
-
-    Parameters
-    ----------
-    adjacency : array-like of shape (k, k), dtype=bool
-        The current graph (``adjacency[i, j]`` is the edge ``j -> i``).
-    stats : ActivityStats
-        The round's activity statistics.
-    epsilon : float in (0, 1)
-        The threshold.
-
-    Returns
-    -------
-    new_adjacency : ndarray of shape (k, k), dtype=bool
-        The new graph, strictly lower triangular.
     """
     _check_epsilon(epsilon)
     G = np.asarray(adjacency, dtype=bool)
@@ -409,6 +407,7 @@ def usage_rule(
     return (G & ~prune) | (aug & ~prune)
 
 
+@_rule
 def contribution_rule(
     adjacency: ArrayLike, stats: ActivityStats, epsilon: float
 ) -> NDArray[np.bool_]:
@@ -417,20 +416,6 @@ def contribution_rule(
     ``c_ij = |W_ij| E|h_j| / std(z_i)``; edge ``j -> i`` is pruned when ``c_ij <
     epsilon * mean(c_il over the edges l -> i)``. A neuron whose pre-activation
     is constant on the sample keeps its edges (there is no scale to compare to).
-
-    Parameters
-    ----------
-    adjacency : array-like of shape (k, k), dtype=bool
-        The current graph (``adjacency[i, j]`` is the edge ``j -> i``).
-    stats : ActivityStats
-        The round's activity statistics.
-    epsilon : float in (0, 1)
-        The threshold.
-
-    Returns
-    -------
-    new_adjacency : ndarray of shape (k, k), dtype=bool
-        The new graph, strictly lower triangular.
     """
     _check_epsilon(epsilon)
     G = np.asarray(adjacency, dtype=bool) & strictly_lower(len(stats.rates))
@@ -446,6 +431,7 @@ def contribution_rule(
     return G & ~prune
 
 
+@_rule
 def phi_rule(
     adjacency: ArrayLike, stats: ActivityStats, epsilon: float
 ) -> NDArray[np.bool_]:
@@ -457,28 +443,8 @@ def phi_rule(
     neurons that each fire on almost every sample have a large ``NCAM`` but
     phi near 0, so they are not wired for being always on. Prune as the paper
     does (``NCIM > 1 - epsilon``).
-
-    Parameters
-    ----------
-    adjacency : array-like of shape (k, k), dtype=bool
-        The current graph (``adjacency[i, j]`` is the edge ``j -> i``).
-    stats : ActivityStats
-        The round's activity statistics.
-    epsilon : float in (0, 1)
-        The threshold.
-
-    Returns
-    -------
-    new_adjacency : ndarray of shape (k, k), dtype=bool
-        The new graph, strictly lower triangular.
     """
-    _check_epsilon(epsilon)
-    G = np.asarray(adjacency, dtype=bool)
-    lower = strictly_lower(G.shape[0])
-    G = G & lower
-    aug = (stats.phi > 1.0 - epsilon) & ~G & lower
-    prune = (stats.ncim > 1.0 - epsilon) & G
-    return (G & ~prune) | (aug & ~prune)
+    return evolve_adjacency(adjacency, stats.phi, stats.ncim, epsilon).adjacency
 
 
 RULES: dict[str, Rule] = {
