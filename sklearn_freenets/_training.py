@@ -390,24 +390,15 @@ class FreeNetTrainer(NeuralNet):
         self.notify("on_train_begin", X=data, y=None)
         try:
             with _watch_sigint() as sigint:
-                try:
-                    if epochs > 0:
-                        self.fit_loop(data, epochs=epochs)
-                except StopTraining as stop:
-                    reason, stopped = stop.reason, len(self.history)
-                except KeyboardInterrupt:
-                    if sigint["signal"] or not self.stop_requested_:
-                        raise
-                    reason, stopped = "callback", len(self.history)
+                if epochs > 0:
+                    early = self._phase(
+                        lambda: self.fit_loop(data, epochs=epochs), sigint
+                    )
+                    if early is not None:
+                        reason, stopped = early, len(self.history)
                 gradient_rows = len(self.history) - start
                 if polish_epochs > 0 and reason != "diverged":
-                    try:
-                        self.polish(data, polish_epochs)
-                    except StopTraining:
-                        pass
-                    except KeyboardInterrupt:
-                        if sigint["signal"] or not self.stop_requested_:
-                            raise
+                    self._phase(lambda: self.polish(data, polish_epochs), sigint)
         finally:
             self.notify("on_train_end", X=data, y=None)
             self.generator_ = None
@@ -417,6 +408,22 @@ class FreeNetTrainer(NeuralNet):
             stop_reason=reason,
             stopped_epoch=stopped,
         )
+
+    def _phase(self, run, sigint: dict[str, bool]) -> StopReason | None:
+        """Run one phase of training; return why a callback ended it, or None.
+
+        A ``KeyboardInterrupt`` is a stop only when a callback asked for it
+        (``stop_requested_``) and no Ctrl+C arrived; otherwise it propagates.
+        """
+        try:
+            run()
+        except StopTraining as stop:
+            return stop.reason
+        except KeyboardInterrupt:
+            if sigint["signal"] or not self.stop_requested_:
+                raise
+            return "callback"
+        return None
 
     def checkpoint(self) -> dict[str, Any]:
         """A copy of everything training changes, for :meth:`restore`.
