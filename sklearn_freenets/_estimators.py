@@ -261,6 +261,9 @@ class _RunCallbacks:
 class _BaseFreeNet(BaseEstimator):
     """Shared fitting logic of the FreeNet estimators (not for direct use)."""
 
+    # Parameters fixed when the network is built (see _BUILD_PARAMS).
+    _build_param_names: tuple[str, ...] = _BUILD_PARAMS
+
     _parameter_constraints: dict = {
         "k": [_Integer(Integral, 1, None, closed="left")],
         "epsilon": [Interval(Real, 0, 1, closed="neither")],
@@ -593,14 +596,20 @@ class _BaseFreeNet(BaseEstimator):
         if self.init == "active":
             fit_outputs = isinstance(self, RegressorMixin)
             net.module_.active_start(data.X, data.y if fit_outputs else None, data.w)
-        self._built_params = {name: getattr(self, name) for name in _BUILD_PARAMS}
+        self._record_build_params()
         return net
+
+    def _record_build_params(self) -> None:
+        """Remember the parameters the network was built with."""
+        self._built_params = {
+            name: getattr(self, name) for name in self._build_param_names
+        }
 
     def _check_build_unchanged(self) -> None:
         """Refuse to continue a network whose build parameters changed."""
         changed = [
             name
-            for name in _BUILD_PARAMS
+            for name in self._build_param_names
             if not _same(getattr(self, name), self._built_params[name])
         ]
         if changed:
@@ -1530,6 +1539,7 @@ class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
         **_BaseFreeNet._parameter_constraints,
         "standardize_targets": ["boolean"],
     }
+    _build_param_names = (*_BUILD_PARAMS, "standardize_targets")
 
     def __init__(
         self,
@@ -1602,11 +1612,6 @@ class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
         )
         self.standardize_targets = standardize_targets
 
-    def _build(self, n_features: int, data: TrainingData) -> FreeNetTrainer:
-        net = super()._build(n_features, data)
-        self._built_params["standardize_targets"] = self.standardize_targets
-        return net
-
     def _set_network(self, n_features: int, weights: dict) -> None:
         """Become a fitted single-output regressor with the given module weights.
 
@@ -1619,23 +1624,13 @@ class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
         self._preact_cap = None  # exact on its domain: nothing to bound
         net = self._make_net(n_features, 1)
         net.initialize()
-        self._built_params = {name: getattr(self, name) for name in _BUILD_PARAMS}
-        self._built_params["standardize_targets"] = self.standardize_targets
+        self._record_build_params()
         module = net.module_
         with torch.no_grad():
             for name, value in module.named_parameters():
                 value.copy_(weights[name])
         self.n_features_in_ = n_features
         self._set_fitted_state(net)
-
-    def _check_build_unchanged(self) -> None:
-        if self.standardize_targets != self._built_params["standardize_targets"]:
-            raise ValueError(
-                "warm_start and partial_fit continue the fitted network, but "
-                "['standardize_targets'] changed since it was built; set it back, "
-                "or fit with warm_start=False to build a new network"
-            )
-        super()._check_build_unchanged()
 
     def _prepare_targets(
         self, y, *, first: bool, classes=None, incremental: bool = False
