@@ -184,6 +184,17 @@ USAGE_ERRORS = [
 ]
 
 
+def _usage_error(args, capsys) -> str:
+    """Run the command line on ``args``; check a usage error; return its stderr."""
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("usage: ")
+    return err
+
+
 @pytest.mark.parametrize(
     "args, message", USAGE_ERRORS, ids=[" ".join(a) for a, _ in USAGE_ERRORS]
 )
@@ -198,12 +209,7 @@ def test_unusable_argument_is_a_usage_error(args, message, capsys, monkeypatch):
         raise AssertionError("the demo ran")
 
     monkeypatch.setattr("sklearn_freenets.__main__._demo", demo)
-    with pytest.raises(SystemExit) as exc:
-        main(args)
-    assert exc.value.code == 2
-    out, err = capsys.readouterr()
-    assert out == ""
-    assert err.startswith("usage: ")
+    err = _usage_error(args, capsys)
     command = f" {args[0]}" if args[0] in ("demo", "theorem1") else ""
     assert f"\n{PROG}{command}: error: {message}" in err
     assert "Traceback" not in err
@@ -224,12 +230,7 @@ OVERFLOWS = [
 @pytest.mark.parametrize("args", OVERFLOWS, ids=" ".join)
 def test_overflowing_polynomial_is_a_usage_error(args, capsys):
     """Check that a polynomial overflowing float64 is a usage error, not a table."""
-    with pytest.raises(SystemExit) as exc:
-        main(args)
-    assert exc.value.code == 2
-    out, err = capsys.readouterr()
-    assert out == ""
-    assert err.startswith("usage: ")
+    err = _usage_error(args, capsys)
     given = "--coef" if "--coef" in args else "--degree"
     error = err.splitlines()[-1]
     assert error.startswith(f"{PROG} theorem1: error: argument {given}: ")

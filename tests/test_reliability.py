@@ -152,6 +152,30 @@ class _Injected(Exception):
     pass
 
 
+class _AtEpoch(Callback):
+    """Call ``action()`` at the end of history row ``epoch``."""
+
+    def __init__(self, epoch, action):
+        self.epoch = epoch
+        self.action = action
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            self.action()
+
+
+def _fail():
+    raise RuntimeError("a callback failed")
+
+
+def _ctrl_c():
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+def _stop():
+    raise KeyboardInterrupt  # skorch's idiom for "stop training"
+
+
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 @pytest.mark.parametrize("step", STEPS)
 @pytest.mark.parametrize("how", ["refit", "warm_start", "partial_fit"])
@@ -200,22 +224,13 @@ def test_first_fit_that_raised_leaves_the_estimator_unfitted(Estimator, monkeypa
         est.predict(X)
 
 
-class _FailAtEpoch(Callback):
-    def __init__(self, epoch):
-        self.epoch = epoch
-
-    def on_epoch_end(self, net, **kwargs):
-        if len(net.history) == self.epoch:
-            raise RuntimeError("a callback failed")
-
-
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 def test_failure_during_training_restores_a_continued_network(Estimator):
     """Check that weights, graph, optimizer and history come back after a failure."""
     X, y = _xy(Estimator)
     est = Estimator(**{**FAST, "epsilon": 0.7, "warm_start": True}).fit(X, y)
     before = _fitted_state(est)
-    est.set_params(net_params={"callbacks": [_FailAtEpoch(6)]})
+    est.set_params(net_params={"callbacks": [_AtEpoch(6, _fail)]})
     est._built_params["net_params"] = est.net_params  # a build parameter
     with pytest.raises(RuntimeError, match="a callback failed"):
         est.fit(X, y)
@@ -225,15 +240,6 @@ def test_failure_during_training_restores_a_continued_network(Estimator):
 # -- Ctrl+C and callbacks that stop --------------------------------------------------
 
 
-class _SigintAtEpoch(Callback):
-    def __init__(self, epoch):
-        self.epoch = epoch
-
-    def on_epoch_end(self, net, **kwargs):
-        if len(net.history) == self.epoch:
-            os.kill(os.getpid(), signal.SIGINT)
-
-
 @pytest.mark.skipif(not hasattr(signal, "SIGINT"), reason="no SIGINT")
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 def test_ctrl_c_aborts_the_fit_and_keeps_the_model(Estimator):
@@ -241,7 +247,7 @@ def test_ctrl_c_aborts_the_fit_and_keeps_the_model(Estimator):
     X, y = _xy(Estimator)
     est = Estimator(**FAST).fit(X, y)
     before = _fitted_state(est)
-    est.set_params(net_params={"callbacks": [_SigintAtEpoch(2)]})
+    est.set_params(net_params={"callbacks": [_AtEpoch(2, _ctrl_c)]})
     with pytest.raises(KeyboardInterrupt):
         est.fit(X, y)
     _assert_unchanged(est, before, X)
@@ -283,20 +289,11 @@ def test_ctrl_c_without_our_signal_handler_still_aborts(Estimator, monkeypatch):
     _assert_unchanged(est, before, X)
 
 
-class _StopAtEpoch(Callback):
-    def __init__(self, epoch):
-        self.epoch = epoch
-
-    def on_epoch_end(self, net, **kwargs):
-        if len(net.history) == self.epoch:
-            raise KeyboardInterrupt  # skorch's idiom for "stop training"
-
-
 def test_callback_keyboard_interrupt_stops_training():
     """Check that a callback raising KeyboardInterrupt stops training (skorch's way)."""
     X, y = _xy(FreeNetClassifier)
     clf = FreeNetClassifier(
-        **{**FAST, "max_epochs": 10}, net_params={"callbacks": [_StopAtEpoch(3)]}
+        **{**FAST, "max_epochs": 10}, net_params={"callbacks": [_AtEpoch(3, _stop)]}
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)  # no "max_epochs reached"
