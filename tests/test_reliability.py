@@ -623,3 +623,41 @@ def test_squared_relu_stays_bounded_outside_the_training_range():
         rows = torch.as_tensor(reg[0].transform(X_tr), dtype=torch.float32)
         raw = net(rows).numpy().ravel() * reg[-1]._y_scale + reg[-1]._y_mean
     assert_allclose(reg.predict(X_tr), raw, rtol=1e-4, atol=1e-3)
+
+
+# -- the training protocol -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params, reason",
+    [
+        (dict(max_epochs=3), "max_epochs"),
+        (dict(max_epochs=200, tol=10.0, n_iter_no_change=2), "converged"),
+        (dict(max_epochs=50, lr=1e6, activation="squared_relu"), "diverged"),
+        (
+            dict(max_epochs=10, net_params={"callbacks": [_AtEpoch(2, _stop)]}),
+            "callback",
+        ),
+    ],
+)
+def test_training_result_says_why_training_stopped(params, reason, monkeypatch):
+    """Check the typed result of a training run: why and when it stopped."""
+    results = []
+    original = _BaseFreeNet._train
+
+    def recording(self, *args, **kwargs):
+        results.append(original(self, *args, **kwargs))
+        return results[-1]
+
+    monkeypatch.setattr(_BaseFreeNet, "_train", recording)
+    X, y = _xy(FreeNetRegressor)
+    reg = FreeNetRegressor(k=8, evolve_rounds=0, random_state=0, **params)
+    reg.fit(X, y)
+    (result,) = results
+    assert result.stop_reason == reason
+    assert result.epochs == reg.n_iter_ == len(reg.loss_curve_)
+    if reason == "max_epochs":
+        assert result.stopped_epoch is None
+    else:
+        assert result.stopped_epoch == reg.n_iter_
+    assert (result.diverged_epoch is not None) == (reason == "diverged")
