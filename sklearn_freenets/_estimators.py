@@ -162,15 +162,16 @@ def _dense(X) -> np.ndarray:
     return np.ascontiguousarray(X)
 
 
-def _capped_rows(module: FreeNetModule, block, out, cap):
+def _capped_rows(module: FreeNetModule, block, out, Z, cap):
     """``out`` with the rows of ``block`` that reach a cap computed with the caps.
 
-    Rows whose pre-activations all stay at or below the caps keep the output of
-    the usual forward pass (bit for bit what they were before caps existed);
-    each other row is computed alone, in a zero-padded block of the same shape,
-    so that its result depends on that row only (batch invariance).
+    ``out`` and ``Z`` are the uncapped outputs and pre-activations of the first
+    ``len(out)`` rows. Rows whose pre-activations all stay at or below the caps
+    keep the output of the usual forward pass (bit for bit what they were before
+    caps existed); each other row is computed alone, in a zero-padded block of
+    the same shape, so that its result depends on that row only (batch
+    invariance).
     """
-    Z = module.hidden(block)[1][: len(out)]
     over = torch.nonzero((Z > cap).any(dim=1)).flatten().tolist()
     if not over:
         return out
@@ -893,9 +894,12 @@ class _BaseFreeNet(BaseEstimator):
                 block[: len(rows)] = torch.from_numpy(rows)
                 block[len(rows) :] = 0
                 on_device = block.to(device)
-                out = module(on_device)[: len(rows)]
-                if cap is not None:
-                    out = _capped_rows(module, on_device, out, cap)
+                if cap is None:
+                    out = module(on_device)[: len(rows)]
+                else:
+                    out, Z = module.forward_with_preactivations(on_device)
+                    n = len(rows)
+                    out = _capped_rows(module, on_device, out[:n], Z[:n], cap)
                 outputs.append(out.cpu())
         raw = torch.cat(outputs).numpy()
         bad = ~np.isfinite(raw).all(axis=1)

@@ -324,7 +324,17 @@ class FreeNetModule(nn.Module):
         pass the largest pre-activation seen on the training rows, so that a
         squared-ReLU network stays bounded on inputs unlike its training data.
         """
-        H = self._hidden(X, False, preact_cap)
+        return self._output(self._hidden(X, False, preact_cap), X)
+
+    @torch.no_grad()
+    def forward_with_preactivations(
+        self, X: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(forward(X), Z)``: outputs and pre-activations in one pass, no grad."""
+        H, Z = self._hidden(X, True)
+        return self._output(H, X), Z
+
+    def _output(self, H: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
         out = self.decoder(H)
         if self.skip is not None:
             out = out + self.skip(X)
