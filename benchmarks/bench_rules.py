@@ -58,6 +58,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_freenets import FreeNetClassifier, FreeNetRegressor
+from sklearn_freenets.evolve import GatedRule
 
 OUT = Path(__file__).parent / "results" / "rules"
 METHODS = {
@@ -67,6 +68,20 @@ METHODS = {
     "phi": {"rule": "phi"},
     "phi eps=0.5": {"rule": "phi", "epsilon": 0.5},
     "phi eps=0.75": {"rule": "phi", "epsilon": 0.75},
+    "rigl eps=0.1": {"rule": "rigl", "epsilon": 0.1},
+    "gated margin=0 paper": {"rule": GatedRule("paper", margin=0)},
+    "gated margin=0 phi eps=0.75": {
+        "rule": GatedRule("phi", margin=0),
+        "epsilon": 0.75,
+    },
+    "gated margin=0 rigl eps=0.1": {
+        "rule": GatedRule("rigl", margin=0),
+        "epsilon": 0.1,
+    },
+    "gated paper": {"rule": GatedRule("paper")},
+    "gated phi eps=0.75": {"rule": GatedRule("phi"), "epsilon": 0.75},
+    "gated rigl eps=0.1": {"rule": GatedRule("rigl"), "epsilon": 0.1},
+    "gated dense-start paper": {"rule": GatedRule("paper"), "initial_graph": "dense"},
 }
 
 
@@ -166,6 +181,10 @@ DATASETS = {
 }
 
 
+# The parts of a round's time (its record's "seconds").
+ROUND_PARTS = ("activity", "statistics", "rule", "gate", "rebuild")
+
+
 def _done(path: Path) -> dict[tuple, dict]:
     if not path.exists():
         return {}
@@ -202,6 +221,7 @@ def run_cell(data: str, method: str, seed: int) -> dict:
         warnings.simplefilter("ignore", ConvergenceWarning)
         est.fit(X_fit, y_fit)
     seconds = time.perf_counter() - start
+    rounds = est.evolution_history_
     return {
         "data": data,
         "method": method,
@@ -212,6 +232,10 @@ def run_cell(data: str, method: str, seed: int) -> dict:
         "epochs": int(est.n_iter_),
         "rounds": len(est.evolution_history_),
         "fit_seconds": round(seconds, 3),
+        "round_seconds": {
+            part: round(sum(r["seconds"].get(part, 0.0) for r in rounds), 4)
+            for part in ROUND_PARTS
+        },
     }
 
 
@@ -235,6 +259,43 @@ def _threshold(data: str) -> float:
         return NO_HARM["image"]
     points = DATASETS[data][1] is FreeNetClassifier
     return NO_HARM["other"] * (100.0 if points else 1.0)
+
+
+def _round_profile(cells: dict[tuple, dict]) -> list[str]:
+    """Where a fit's time goes: rounds' share of it, and each part's share of them."""
+    timed: dict[tuple[str, str], list[dict]] = {}
+    for (data, method, _), cell in cells.items():
+        if method != "none" and sum(cell.get("round_seconds", {}).values()) > 0:
+            timed.setdefault((data, method), []).append(cell)
+    if not timed:
+        return []
+    lines = [
+        "",
+        "Round cost (cells that timed their rounds): the rounds' share of the fit"
+        " time, and each part's share of the rounds' time (activity: the forward"
+        " pass over the activity sample; statistics: the matrices and, for rigl,"
+        " the gradient; gate: the recovery epochs of both branches).",
+        "",
+        "| data | method | cells | rounds | rounds / fit | "
+        + " | ".join(ROUND_PARTS)
+        + " |",
+        "|---|---|---:|---:|---:|" + "---:|" * len(ROUND_PARTS),
+    ]
+    for (data, method), group in sorted(timed.items()):
+        spent = np.array([sum(c["round_seconds"].values()) for c in group])
+        fit = np.array([c["fit_seconds"] for c in group])
+        parts = [
+            sum(c["round_seconds"].get(p, 0.0) for c in group) / spent.sum()
+            for p in ROUND_PARTS
+        ]
+        lines.append(
+            f"| {data} | {method} | {len(group)} | "
+            f"{np.mean([c['rounds'] for c in group]):.1f} | "
+            f"{np.median(spent / fit):.2f} | "
+            + " | ".join(f"{p:.2f}" for p in parts)
+            + " |"
+        )
+    return lines
 
 
 def report(cells: dict[tuple, dict]) -> str:
@@ -270,6 +331,7 @@ def report(cells: dict[tuple, dict]) -> str:
             )
             if method != "none":
                 verdicts[method].append((data, valid.mean()))
+    lines += _round_profile(cells)
     lines += [
         "",
         "No harm (validation): mean `method - none` >= "

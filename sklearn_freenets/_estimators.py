@@ -43,7 +43,13 @@ from sklearn_freenets._callbacks import (
     EpochProgress,
     KeepBest,
 )
-from sklearn_freenets._evolve import RULES, EarlyFreeEvolve, FreeEvolve, round_records
+from sklearn_freenets._evolve import (
+    RULES,
+    EarlyFreeEvolve,
+    FreeEvolve,
+    GatedRule,
+    round_records,
+)
 from sklearn_freenets._kernel import ACTIVATIONS
 from sklearn_freenets._module import _DTYPES, FreeNetModule, initial_adjacency
 from sklearn_freenets._runtime import (
@@ -413,6 +419,8 @@ class _BaseFreeNet(BaseEstimator):
                 "partial_fit does not support early_stopping=True (as for "
                 "scikit-learn's MLP): set early_stopping=False, or use fit"
             )
+        if isinstance(self.rule, GatedRule):
+            self.rule.check()
         if continues:
             self._check_build_unchanged()
         else:
@@ -651,6 +659,8 @@ class _BaseFreeNet(BaseEstimator):
                 rule=self.rule,
                 patience=self.evolve_patience,
                 revive_dead=self.revive_dead,
+                gate=valid,
+                gate_fraction=self.validation_fraction,
             )
             callbacks.evolve = (
                 FreeEvolve(**schedule)
@@ -949,8 +959,8 @@ k : int, default=100
     evolve_patience : int, default=3
         Rounds in a row without a change after which evolution settles (1: the
         first unchanged round ends it).
-    rule : {"paper", "phi", "usage", "contribution"} or callable, \
-default="paper"
+    rule : {"paper", "phi", "usage", "contribution", "rigl"}, callable or \
+GatedRule, default="paper"
         The topology rule of a round. ``"paper"``: the FreeNets paper's rule
         (see ``epsilon``). ``"phi"``: the paper's, but an edge is added when the
         correlation (phi) of the two neurons' binary activities is above ``1 -
@@ -960,7 +970,14 @@ default="paper"
         add one when on more than ``1 - epsilon``. ``"contribution"``: prune
         edges whose typical input ``|W_ij| E|h_j|`` to their neuron, relative to
         the spread of its pre-activation, is below ``epsilon`` times the mean of
-        that neuron's incoming edges; never add. A callable ``rule(adjacency,
+        that neuron's incoming edges; never add. ``"rigl"``: hold the graph at
+        a fraction ``epsilon`` of all possible edges, grown by the loss's
+        gradient and pruned by weight magnitude (RigL; a round then also takes
+        the gradient of a few mini-batches). A
+        :class:`~sklearn_freenets.evolve.GatedRule` keeps a round's change only
+        if it lowers the loss on held-out rows (the validation split, or
+        ``validation_fraction`` of the training rows held out while evolution
+        runs). A callable ``rule(adjacency,
         stats, epsilon) -> adjacency`` gets the current boolean ``(k, k)`` graph
         and the round's :class:`~sklearn_freenets.evolve.ActivityStats` and
         returns the new graph, boolean or 0/1 (its strictly lower triangle is
@@ -1133,7 +1150,13 @@ adjacency_ : ndarray of shape (k, k), dtype=bool
         both ends dead), ``n_revived`` (neurons revived, see ``revive_dead``),
         ``activity_rates`` (each neuron's fraction of active samples); and
         ``ncam`` / ``ncim`` (the strictly lower triangles of the co-activation
-        and co-inactivation matrices).
+        and co-inactivation matrices); ``seconds``, the wall-clock time of the
+        round's parts (``activity``: the forward pass over the activity sample;
+        ``statistics``: the matrices, and the gradient for ``"rigl"``;
+        ``rule``; ``gate``: the recovery epochs of a ``GatedRule``;
+        ``rebuild``: setting the graph and the record); with a ``GatedRule``,
+        ``gate`` (the held-out losses of both branches, their paired standard
+        error, ``accepted``).
     net_ : skorch.NeuralNet
         The fitted skorch net; ``net_.module_`` is the torch module and
         ``net_.history`` has one row per epoch.

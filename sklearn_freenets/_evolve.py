@@ -53,9 +53,10 @@ on the other.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -65,7 +66,11 @@ from skorch.callbacks import Callback
 from skorch.utils import to_tensor
 
 from sklearn_freenets._graph import strictly_lower
-from sklearn_freenets._training import History
+from sklearn_freenets._kernel import recurrence
+from sklearn_freenets._training import History, TrainingData
+
+# Mini-batches over which a round averages the edge gradient (rigl_rule).
+GRADIENT_BATCHES = 4
 
 __all__ = [
     "RULES",
@@ -217,6 +222,15 @@ class ActivityStats:
         Stored recurrent weights ``W`` (those of masked edges included).
     n_samples : float
         (Weighted) number of samples.
+    edge_gradient : ndarray of shape (k, k) or None, default=None
+        ``|dL/dW_ij|`` for every pair ``j < i``, edges absent from the graph
+        included: the magnitude of the training loss's gradient with respect to
+        the effective weight ``(W * G)_ij``, averaged over a few mini-batches.
+        Rounds compute it only for rules that set ``needs_gradient = True``
+        (:func:`rigl_rule`); None otherwise.
+    progress : float, default=0.0
+        The round's place in the schedule: rounds run before it divided by the
+        most rounds (0 for the first round), for rules whose step decays.
     """
 
     ncam: NDArray[np.float64]
@@ -226,6 +240,8 @@ class ActivityStats:
     preact_std: NDArray[np.float64]
     weight: NDArray[np.float64]
     n_samples: float
+    edge_gradient: NDArray[np.float64] | None = None
+    progress: float = 0.0
 
     @property
     def dead(self) -> NDArray[np.bool_]:
@@ -447,11 +463,181 @@ def phi_rule(
     return evolve_adjacency(adjacency, stats.phi, stats.ncim, epsilon).adjacency
 
 
+# RigL's update fraction at the first round (Evci et al. 2020, alpha = 0.3).
+RIGL_FRACTION = 0.3
+
+
+@_rule
+def rigl_rule(
+    adjacency: ArrayLike, stats: ActivityStats, epsilon: float
+) -> NDArray[np.bool_]:
+    """Grow edges by gradient, prune them by magnitude (RigL, Evci et al. 2020).
+
+    The graph is held at ``m = round(epsilon * k (k - 1) / 2)`` edges, a
+    fraction ``epsilon`` of all possible ones. While it has fewer, the absent
+    edges ``j -> i`` with the largest ``|dL/dW_ij|``
+    (:attr:`ActivityStats.edge_gradient`) are added until it has ``m``. Then
+    each round swaps ``u = floor(f n_edges)`` edges: the ``u`` present edges of
+    smallest ``|W_ij|`` are pruned (SET) and the ``u`` absent edges of largest
+    gradient (not those just pruned) are added. The fraction decays along the
+    schedule, ``f = 0.3 (1 + cos(pi progress)) / 2``. Ties are broken by
+    position, so the rule is deterministic. Needs the edge gradient
+    (``needs_gradient``).
+    """
+    _check_epsilon(epsilon)
+    if stats.edge_gradient is None:
+        raise ValueError(
+            "rigl_rule needs ActivityStats.edge_gradient (the loss's gradient "
+            "for every possible edge); rounds compute it for rules whose "
+            "needs_gradient attribute is True"
+        )
+    G = np.asarray(adjacency, dtype=bool)
+    k = G.shape[0]
+    lower = strictly_lower(k)
+    G = G & lower
+    grad = np.abs(np.asarray(stats.edge_gradient, dtype=np.float64))
+    target = int(round(epsilon * k * (k - 1) / 2))
+    n_edges = int(G.sum())
+    new = G.copy()
+    if n_edges < target:
+        grow = target - n_edges
+        pruned = np.zeros_like(G)
+    else:
+        fraction = RIGL_FRACTION * (1.0 + np.cos(np.pi * stats.progress)) / 2.0
+        grow = int(np.floor(fraction * n_edges))
+        present = np.flatnonzero(G)
+        magnitude = np.abs(stats.weight).ravel()[present]
+        drop = present[np.argsort(magnitude, kind="stable")[:grow]]
+        new.ravel()[drop] = False
+        pruned = G & ~new
+    candidates = np.flatnonzero(lower & ~G & ~pruned)
+    if grow > 0 and len(candidates):
+        order = np.argsort(-grad.ravel()[candidates], kind="stable")
+        new.ravel()[candidates[order[:grow]]] = True
+    return new
+
+
+rigl_rule.needs_gradient = True  # type: ignore[attr-defined]
+
+
+class GatedRule:
+    """A rule whose changes are kept only if they do not hurt held-out loss.
+
+    Each round that changes the graph becomes a paired trial: from the same
+    weights and the same shuffling, the net trains ``recovery_epochs`` epochs
+    with the rule's new graph and, separately, the same epochs with the old
+    graph; the round's change is kept only if the held-out loss after its
+    recovery is not above the other branch's. The net then goes on from the
+    branch kept, so the recovery epochs are training, not waste; the one
+    discarded costs ``recovery_epochs`` epochs per changed round.
+
+    The comparison is paired by row: with ``d`` the per-row differences of
+    held-out loss (changed minus unchanged, weighted by the sample weights), a
+    change is kept when ``mean(d) + margin * se(d) <= 0``. ``margin=0`` keeps
+    any change that does not raise the held-out loss; the default 2 keeps only
+    changes that lower it by about two standard errors, so that a round's edges
+    must earn their place beyond the noise of the held-out rows.
+
+    The held-out rows are the validation split when the estimator has one
+    (``early_stopping=True``); otherwise a ``validation_fraction`` of the
+    training rows, drawn with the fit's seed, is held out of training while
+    evolution runs and trains again once it has settled. A rejected round
+    counts as a round without change (toward ``evolve_patience``). Each round's
+    record has a ``gate`` entry with both losses and the decision.
+
+    Parameters
+    ----------
+    rule : str or callable, default="paper"
+        The rule whose changes are gated: a name in :data:`RULES` or a rule
+        function.
+    recovery_epochs : int, default=1
+        Epochs each branch trains before the held-out losses are compared.
+    margin : float, default=2.0
+        Standard errors of the paired loss difference by which a change must
+        lower the held-out loss to be kept (0: not raise it).
+
+    Examples
+    --------
+    >>> from sklearn_freenets import FreeNetClassifier
+    >>> from sklearn_freenets.evolve import GatedRule
+    >>> clf = FreeNetClassifier(rule=GatedRule("phi"), epsilon=0.5)
+    """
+
+    def __init__(
+        self, rule: str | Rule = "paper", recovery_epochs: int = 1, margin: float = 2.0
+    ) -> None:
+        self.rule = rule
+        self.recovery_epochs = recovery_epochs
+        self.margin = margin
+
+    @property
+    def needs_gradient(self) -> bool:
+        return bool(getattr(self._fn(), "needs_gradient", False))
+
+    def _fn(self) -> Rule:
+        if isinstance(self.rule, str):
+            if self.rule not in RULES:
+                raise ValueError(
+                    f"GatedRule: unknown rule {self.rule!r}; the named rules are "
+                    f"{sorted(RULES)}"
+                )
+            return RULES[self.rule]
+        if not callable(self.rule):
+            raise ValueError(
+                f"GatedRule: rule must be a name in {sorted(RULES)} or a callable, "
+                f"got {self.rule!r}"
+            )
+        return self.rule
+
+    def check(self) -> None:
+        """Raise ``ValueError`` if the parameters are invalid."""
+        self._fn()
+        if (
+            isinstance(self.recovery_epochs, bool)
+            or not isinstance(self.recovery_epochs, (int, np.integer))
+            or self.recovery_epochs < 1
+        ):
+            raise ValueError(
+                "GatedRule: recovery_epochs must be an integer >= 1, got "
+                f"{self.recovery_epochs!r}"
+            )
+        if (
+            isinstance(self.margin, bool)
+            or not isinstance(self.margin, (int, float, np.integer, np.floating))
+            or not np.isfinite(self.margin)
+            or self.margin < 0
+        ):
+            raise ValueError(
+                f"GatedRule: margin must be a finite number >= 0, got {self.margin!r}"
+            )
+
+    def __call__(
+        self, adjacency: ArrayLike, stats: ActivityStats, epsilon: float
+    ) -> ArrayLike:
+        return self._fn()(np.asarray(adjacency, dtype=bool), stats, epsilon)
+
+    def __repr__(self) -> str:
+        return (
+            f"GatedRule({self.rule!r}, recovery_epochs={self.recovery_epochs}, "
+            f"margin={self.margin})"
+        )
+
+    def _key(self) -> tuple:
+        return (self.rule, self.recovery_epochs, self.margin)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, GatedRule) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash((type(self), repr(self.rule), self.recovery_epochs, self.margin))
+
+
 RULES: dict[str, Rule] = {
     "paper": paper_rule,
     "usage": usage_rule,
     "contribution": contribution_rule,
     "phi": phi_rule,
+    "rigl": rigl_rule,
 }
 
 
@@ -559,6 +745,13 @@ class FreeEvolve(Callback):
         function is unchanged), with their optimizer moments reset. A dead
         ReLU neuron gets no gradient and so never recovers by itself. The record
         counts them under ``n_revived``.
+    gate : TrainingData or None, default=None
+        Held-out rows for a :class:`GatedRule` (the estimator's validation
+        split). None: a gated rule holds out ``gate_fraction`` of the training
+        rows while evolution runs.
+    gate_fraction : float, default=0.1
+        Fraction of the training rows a gated rule holds out when ``gate`` is
+        None.
     """
 
     def __init__(
@@ -575,6 +768,8 @@ class FreeEvolve(Callback):
         rule: str | Rule = "paper",
         patience: int = 1,
         revive_dead: bool = False,
+        gate: TrainingData | None = None,
+        gate_fraction: float = 0.1,
     ) -> None:
         self.epsilon = epsilon
         self.max_rounds = max_rounds
@@ -588,11 +783,44 @@ class FreeEvolve(Callback):
         self.rule = rule
         self.patience = patience
         self.revive_dead = revive_dead
+        self.gate = gate
+        self.gate_fraction = gate_fraction
+
+    @property
+    def gated(self) -> bool:
+        """Whether the rule is a :class:`GatedRule`."""
+        return isinstance(self.rule, GatedRule)
 
     def on_train_begin(self, net: Any, X: Any = None, **kwargs: Any) -> None:
         self.data_ = X
+        self.gate_ = self.gate if self.gated else None
+        if self.gated and self.gate is None and X is not None and not self.settled(net):
+            self.gate_ = self._hold_out(X)
+
+    def _hold_out(self, data: TrainingData) -> TrainingData:
+        """Hold ``gate_fraction`` of ``data``'s rows out of training, seeded."""
+        n = len(data)
+        n_held = int(np.ceil(self.gate_fraction * n))
+        if n_held < 1 or n - n_held < 1:
+            raise ValueError(
+                f"a GatedRule holds out validation_fraction={self.gate_fraction} of "
+                f"the {n} training rows to judge each round, which leaves "
+                f"{n_held} held-out and {n - n_held} training rows; both must be "
+                "at least 1"
+            )
+        rng = np.random.default_rng(self.random_state)
+        rows = np.zeros(n, dtype=bool)
+        rows[rng.choice(n, size=n_held, replace=False)] = True
+        return data.hold_out(torch.as_tensor(rows, device=data.X.device))
+
+    def _release(self) -> None:
+        """Put the rows held out for the gate back into training."""
+        if self.gate is None and self.data_ is not None:
+            self.data_.rejoin()
+        self.gate_ = None
 
     def on_train_end(self, net: Any, **kwargs: Any) -> None:
+        self._release()
         self.data_ = None  # do not keep (or pickle) a reference to the training data
 
     def rounds(self, net: Any) -> list[dict[str, Any]]:
@@ -613,6 +841,8 @@ class FreeEvolve(Callback):
         if phase != "polish" and epoch % self.every == 0 and not settled:
             net.history.record(History.FREE_EVOLVE, self.run_round(net, self.data_))
             settled = self.settled(net)
+        if settled and self.gate_ is not None:
+            self._release()
         net.history.record(History.EVOLUTION_SETTLED, settled)
 
     def activity_sample(self, data: Any, round_index: int) -> tuple[Any, Any]:
@@ -653,15 +883,28 @@ class FreeEvolve(Callback):
         """
         module = net.module_
         n_done = len(self.rounds(net))
+        clock = _Clock()
         X, w = self.activity_sample(data, n_done)
         with _eval_mode(module):
             counts = self.record_activity(net, X, w)
+        clock.lap("activity")
         stats = counts.stats(module.weight.detach().cpu().numpy())
+        rule = RULES[self.rule] if isinstance(self.rule, str) else self.rule
+        if getattr(rule, "needs_gradient", False):
+            stats = replace(stats, edge_gradient=self.edge_gradient(net, data, n_done))
+        stats = replace(stats, progress=n_done / max(1, self.max_rounds))
+        clock.lap("statistics")
         G = module.adjacency.cpu().numpy().copy()
         step = apply_rule(self.rule, G, stats, self.epsilon)
-        if step.changed:
+        clock.lap("rule")
+        gate = None
+        if step.changed and self.gate_ is not None:
+            step, gate = self._gated_step(net, data, G, step)
+            clock.lap("gate")
+        elif step.changed:
             module.set_adjacency(step.adjacency)
             _reset_optimizer_moments(net, module.weight, step.added)
+        clock.lap("rebuild")
         dead = stats.dead
         revived = dead if self.revive_dead else np.zeros_like(dead)
         if revived.any():
@@ -702,6 +945,10 @@ class FreeEvolve(Callback):
             "n_revived": int(revived.sum()),
             "activity_rates": stats.rates.astype(np.float32),
         }
+        if gate is not None:
+            record["gate"] = gate
+        clock.lap("rebuild")  # revival and the record
+        record["seconds"] = clock.laps
         if self.keep_matrices:
             lower = strictly_lower(module.k)
             record["ncam"] = stats.ncam[lower].astype(np.float32)
@@ -718,6 +965,94 @@ class FreeEvolve(Callback):
                 + ("" if step.changed else " (unchanged)")
             )
         return record
+
+    def edge_gradient(self, net: Any, data: Any, round_index: int) -> NDArray:
+        """``|dL/dW|`` for every possible edge, averaged over a few mini-batches.
+
+        The gradient is taken with respect to the effective weights ``W * G``
+        with no mask, so absent edges get theirs too (the backward pass forms
+        ``dZ^T H`` for every pair and only the mask would zero it). The batches
+        are the first ``GRADIENT_BATCHES`` of a seeded permutation of the
+        training rows, at the net's batch size; the mean is weighted by the
+        batches' (sample-weighted) sizes, so it is the gradient of the loss on
+        the rows those batches hold.
+        """
+        module = net.module_
+        n = len(data)
+        size = n if net.batch_size in (None, -1) else min(n, int(net.batch_size))
+        order = np.random.default_rng(self.random_state + round_index).permutation(n)
+        W = module.masked_weight().detach().clone().requires_grad_(True)
+        total = torch.zeros_like(W)
+        seen = 0.0
+        for start in range(0, min(n, GRADIENT_BATCHES * size), size):
+            idx = torch.as_tensor(order[start : start + size], device=data.X.device)
+            Xb, yb = data.X[idx], data.y[idx]
+            wb = None if data.uniform else data.w[idx]
+            A = module.encoder(Xb)
+            H = recurrence(A, W, module.activation, backend=module.backend)
+            loss = net.get_loss(module._output(H, Xb), (yb, wb), training=True)
+            (grad,) = torch.autograd.grad(loss, W)
+            size_b = float(len(idx) if wb is None else wb.sum())
+            total += grad * size_b
+            seen += size_b
+        return (total / seen).abs().cpu().double().numpy()
+
+    def _recover(self, net: Any, data: Any, epochs: int) -> None:
+        """Train ``epochs`` epochs of mini-batch steps, outside the history."""
+        for _ in range(epochs):
+            for batch in net.get_iterator(data, training=True):
+                net.train_step(batch)
+
+    def _gated_step(
+        self, net: Any, data: Any, G: NDArray[np.bool_], step: EvolveStep
+    ) -> tuple[EvolveStep, dict[str, Any]]:
+        """Keep ``step`` only if it does not raise the held-out loss (see GatedRule).
+
+        Both branches start from the same weights, optimizer state and shuffling
+        and train ``recovery_epochs`` epochs; the net goes on from the one kept.
+        """
+        gated, held = self.rule, self.gate_
+        assert isinstance(gated, GatedRule) and held is not None
+        epochs = int(gated.recovery_epochs)
+        module = net.module_
+        generator = net.generator_
+        shuffle = None if generator is None else generator.get_state()
+        start = net.checkpoint()
+        self._recover(net, data, epochs)
+        rows_unchanged = net.row_losses(held)
+        unchanged = net.checkpoint()
+        after_unchanged = None if generator is None else generator.get_state()
+        net.restore(start)
+        if generator is not None:
+            generator.set_state(shuffle)
+        module.set_adjacency(step.adjacency)
+        _reset_optimizer_moments(net, module.weight, step.added)
+        self._recover(net, data, epochs)
+        rows_changed = net.row_losses(held)
+        w = held.w.detach().cpu().double().numpy()
+        w = w / w.sum()
+        loss_unchanged = float(w @ rows_unchanged.cpu().double().numpy())
+        loss_changed = float(w @ rows_changed.cpu().double().numpy())
+        diff = (rows_changed - rows_unchanged).cpu().double().numpy()
+        mean = float(w @ diff)
+        n_eff = 1.0 / float(w @ w)
+        se = float(np.sqrt(max(w @ (diff - mean) ** 2, 0.0) / max(n_eff - 1.0, 1.0)))
+        accepted = bool(mean + gated.margin * se <= 0.0)
+        if not accepted:
+            net.restore(unchanged)
+            if generator is not None:
+                generator.set_state(after_unchanged)
+            none = np.zeros_like(G)
+            step = EvolveStep(adjacency=G.copy(), added=none, pruned=none.copy())
+        gate = {
+            "accepted": accepted,
+            "loss_changed": loss_changed,
+            "loss_unchanged": loss_unchanged,
+            "standard_error": se,
+            "recovery_epochs": epochs,
+            "n_held_out": len(held),
+        }
+        return step, gate
 
 
 class EarlyFreeEvolve(FreeEvolve):
@@ -756,6 +1091,19 @@ class EarlyFreeEvolve(FreeEvolve):
         record = self.run_round(net, self.data_, batch=self.batch_)
         early = net.history[-1].get(History.FREE_EVOLVE_EARLY, [])
         net.history.record(History.FREE_EVOLVE_EARLY, [*early, record])
+
+
+class _Clock:
+    """Wall-clock seconds of a round's parts (``laps``, summed by name)."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = self.laps.get(name, 0.0) + now - self._last
+        self._last = now
 
 
 @contextmanager

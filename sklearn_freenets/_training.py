@@ -168,6 +168,26 @@ class TrainingData(torch.utils.data.Dataset):
     def __getitem__(self, i):
         return self.X[i], (self.y[i], self.w[i])
 
+    def hold_out(self, rows: torch.Tensor) -> TrainingData:
+        """Take ``rows`` (a boolean mask) out of this data, in place; return them.
+
+        Training on this object then skips those rows until :meth:`rejoin`
+        puts every row back, in the original order.
+        """
+        held = TrainingData(self.X[rows], self.y[rows], self.w[rows])
+        self._full = (self.X, self.y, self.w)
+        keep = ~rows
+        self.X, self.y, self.w = self.X[keep], self.y[keep], self.w[keep]
+        self.uniform = bool(len(self.w) == 0 or torch.all(self.w == self.w[0]))
+        return held
+
+    def rejoin(self) -> None:
+        """Undo :meth:`hold_out` (nothing to do when no rows are held out)."""
+        full = self.__dict__.pop("_full", None)
+        if full is not None:
+            self.X, self.y, self.w = full
+            self.uniform = bool(len(self.w) == 0 or torch.all(self.w == self.w[0]))
+
 
 class TensorBatches:
     """Mini-batches of a :class:`TrainingData` by tensor indexing.
@@ -308,6 +328,12 @@ class FreeNetTrainer(NeuralNet):
         with torch.no_grad():
             w = None if data.uniform else data.w
             return self.get_loss(self.infer(data.X), (data.y, w))
+
+    def row_losses(self, data: TrainingData) -> torch.Tensor:
+        """The loss of every row of ``data`` (averaged over outputs), no grad."""
+        with torch.no_grad():
+            losses = self.criterion_(self.infer(data.X), data.y)
+            return losses.mean(dim=1) if losses.ndim > 1 else losses
 
     def _listeners(self, *hooks: str) -> list[tuple[str, Any]]:
         return [(n, cb) for n, cb in self.callbacks_ if _defines(cb, *hooks)]

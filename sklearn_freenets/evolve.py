@@ -17,7 +17,7 @@ Examples
 >>> from sklearn_freenets import FreeNetClassifier
 >>> from sklearn_freenets.evolve import RULES, paper_rule
 >>> sorted(RULES)
-['contribution', 'paper', 'phi', 'usage']
+['contribution', 'paper', 'phi', 'rigl', 'usage']
 >>> def add_only(adjacency, stats, epsilon):
 ...     # the paper's rule without pruning
 ...     return adjacency | paper_rule(adjacency, stats, epsilon)
@@ -31,21 +31,25 @@ Examples
 from sklearn_freenets._evolve import (
     RULES,
     ActivityStats,
+    GatedRule,
     Rule,
     contribution_rule,
     evolve_adjacency,
     paper_rule,
     phi_rule,
+    rigl_rule,
     usage_rule,
 )
 
 __all__ = [
     "RULES",
     "ActivityStats",
+    "GatedRule",
     "Rule",
     "contribution_rule",
     "evolve_adjacency",
     "paper_rule",
     "phi_rule",
+    "rigl_rule",
     "usage_rule",
 ]

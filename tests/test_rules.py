@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Tests of the topology rules, their diagnostics and FreeEvolve's schedule options."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -14,15 +16,19 @@ from sklearn_freenets import FreeNetClassifier
 from sklearn_freenets._evolve import (
     RULES,
     ActivityCounts,
+    FreeEvolve,
+    GatedRule,
     apply_rule,
     contribution_rule,
     evolve_adjacency,
     paper_rule,
     phi_rule,
+    rigl_rule,
     strictly_lower,
     usage_rule,
 )
 from sklearn_freenets._module import FreeNetModule
+from sklearn_freenets._training import TrainingData
 
 
 def _random_stats(rng, n=200, k=7, weight=None):
@@ -371,3 +377,203 @@ def test_revive_dead_option(iris, revive):
     # 0.7): only the two steps after the round (lr 1e-3) moved them.
     if revive:
         assert module.decoder.weight[:, :3].abs().max() < 0.05
+
+
+def _top(scores, candidates, n):
+    """The ``n`` flat indices of ``candidates`` with the largest ``scores``."""
+    flat = np.flatnonzero(candidates)
+    return set(flat[np.argsort(-scores.ravel()[flat], kind="stable")[:n]])
+
+
+def test_rigl_rule_fills_to_the_density_by_gradient():
+    rng = np.random.default_rng(0)
+    k = 8
+    *_, stats = _random_stats(rng, k=k, weight=rng.normal(size=(k, k)))
+    grad = rng.random((k, k))
+    stats = replace(stats, edge_gradient=grad)
+    G = np.zeros((k, k), dtype=bool)
+    G[3, 1] = True
+    new = rigl_rule(G, stats, 0.25)  # 0.25 * 28 = 7 edges
+    assert new.sum() == 7 and new[3, 1]
+    assert set(np.flatnonzero(new & ~G)) == _top(grad, strictly_lower(k) & ~G, 6)
+    assert not (new & ~strictly_lower(k)).any()
+
+
+@pytest.mark.parametrize(("progress", "swaps"), [(0.0, 3), (0.5, 1), (1.0, 0)])
+def test_rigl_rule_swaps_a_decaying_fraction(progress, swaps):
+    """At the density: prune the smallest |W|, grow the largest |grad| elsewhere."""
+    rng = np.random.default_rng(1)
+    k = 8
+    W = rng.normal(size=(k, k))
+    grad = rng.random((k, k))
+    G = np.zeros((k, k), dtype=bool)
+    G.ravel()[rng.choice(np.flatnonzero(strictly_lower(k)), 11, replace=False)] = True
+    *_, stats = _random_stats(rng, k=k, weight=W)
+    stats = replace(stats, edge_gradient=grad, progress=progress)
+    new = rigl_rule(G, stats, 0.25)  # 7 edges wanted, 11 present: swap only
+    assert swaps == int(np.floor(0.3 * (1 + np.cos(np.pi * progress)) / 2 * 11))
+    assert new.sum() == 11
+    pruned, grown = G & ~new, new & ~G
+    assert pruned.sum() == grown.sum() == swaps
+    smallest = np.sort(np.abs(W[G]))[:swaps]
+    assert_array_equal(np.sort(np.abs(W[pruned])), smallest)
+    assert set(np.flatnonzero(grown)) == _top(grad, strictly_lower(k) & ~G, swaps)
+
+
+def test_rigl_rule_needs_the_gradient():
+    *_, stats = _random_stats(np.random.default_rng(0))
+    with pytest.raises(ValueError, match="edge_gradient"):
+        rigl_rule(np.zeros((7, 7), dtype=bool), stats, 0.25)
+
+
+def _reference_edge_gradient(module, X, y):
+    """dL/d(W * G) of the mean cross-entropy, by a plain torch loop over neurons."""
+    W = module.masked_weight().detach().double().clone().requires_grad_(True)
+    A = module.encoder(X).double()
+    H = []
+    for i in range(module.k):
+        z = A[:, i] + sum((W[i, j] * H[j] for j in range(i)), torch.zeros(len(X)))
+        H.append(torch.relu(z))
+    out = torch.nn.functional.linear(
+        torch.stack(H, 1), module.decoder.weight.double(), module.decoder.bias.double()
+    )
+    loss = torch.nn.functional.cross_entropy(out, y)
+    (grad,) = torch.autograd.grad(loss, W)
+    return grad.abs().numpy()
+
+
+def test_edge_gradient_covers_absent_edges(iris):
+    """Check the round's gradient against a reference, absent edges included."""
+    X, y = iris
+    clf = _fit(X, y, evolve_rounds=0, initial_graph="dense", max_epochs=3)
+    module = clf.net_.module_
+    G = np.tril(np.ones((8, 8), dtype=bool), -1)
+    G[::2] = False  # absent edges into the even neurons
+    module.set_adjacency(G)
+    Xt = torch.as_tensor(X, dtype=torch.float32)
+    data = TrainingData(Xt, torch.as_tensor(y), torch.ones(len(y)))
+    callback = FreeEvolve(0.25, 1)
+    got = callback.edge_gradient(clf.net_, data, 0)  # 150 rows: one batch
+    want = _reference_edge_gradient(module, Xt, torch.as_tensor(y))
+    assert_allclose(got, want, rtol=1e-4, atol=1e-7)
+    absent = strictly_lower(8) & ~G
+    assert (got[absent] > 0).mean() > 0.5  # absent edges do get a gradient
+    assert not got[~strictly_lower(8)].any()
+
+
+def test_named_rigl_rule_wires_the_density(iris):
+    X, y = iris
+    clf = _fit(X, y, rule="rigl", epsilon=0.25, evolve_rounds=3, max_epochs=5)
+    assert clf.n_edges_ == 7
+    assert clf.evolution_history_[0]["n_added"] == 7
+
+
+def test_hold_out_and_rejoin_keep_the_rows_and_their_order():
+    X = torch.arange(10.0)[:, None]
+    data = TrainingData(X, torch.arange(10), torch.tensor([1.0] * 9 + [2.0]))
+    assert not data.uniform
+    rows = torch.zeros(10, dtype=torch.bool)
+    rows[[2, 9]] = True
+    held = data.hold_out(rows)
+    assert held.X[:, 0].tolist() == [2.0, 9.0] and held.w.tolist() == [1.0, 2.0]
+    assert data.X[:, 0].tolist() == [0, 1, 3, 4, 5, 6, 7, 8] and data.uniform
+    data.rejoin()
+    assert_array_equal(data.X.numpy(), X.numpy())
+    assert not data.uniform
+    data.rejoin()  # nothing held: no change
+    assert len(data) == 10
+
+
+def _cut_all(G, stats, eps):
+    return np.zeros_like(G)
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_gate_rejects_a_harmful_round(iris, early_stopping):
+    """Cutting every edge of a trained dense net raises held-out loss: rejected."""
+    X, y = iris
+    params = dict(
+        initial_graph="dense",
+        evolve_rounds=1,
+        evolve_every=5,
+        evolve_every_batches=None,
+        max_epochs=8,
+        lr=0.05,
+        early_stopping=early_stopping,
+        validation_fraction=0.2,
+    )
+    plain = _fit(X, y, rule=_cut_all, **params)
+    assert plain.evolution_history_[0]["n_edges"] == 0  # (early stopping may
+    # keep the weights of an epoch before the round)
+    clf = _fit(X, y, rule=GatedRule(_cut_all), **params)
+    (record,) = clf.evolution_history_
+    gate = record["gate"]
+    assert gate["n_held_out"] == 30
+    assert gate["loss_changed"] > gate["loss_unchanged"]
+    assert not gate["accepted"] and not record["changed"]
+    assert clf.n_edges_ == 28 and record["n_edges"] == 28
+    assert clf.score(X, y) > 0.8
+
+
+@pytest.mark.parametrize("margin", [0.0, 2.0])
+def test_gate_decides_by_the_paired_held_out_loss(iris, margin):
+    """Wiring every edge of a net trained empty: kept by the margin's rule."""
+    X, y = iris
+    rule = GatedRule(lambda G, stats, eps: np.ones_like(G), 2, margin)
+    decisions = []
+    for seed in range(4):
+        clf = _fit(
+            X,
+            y,
+            rule=rule,
+            evolve_rounds=1,
+            evolve_every=3,
+            evolve_every_batches=None,
+            max_epochs=5,
+            random_state=seed,
+        )
+        (record,) = clf.evolution_history_
+        gate = record["gate"]
+        assert gate["recovery_epochs"] == 2
+        gain = gate["loss_unchanged"] - gate["loss_changed"]
+        assert gate["accepted"] == (gain >= margin * gate["standard_error"])
+        assert record["changed"] == gate["accepted"]
+        assert clf.n_edges_ == (28 if gate["accepted"] else 0)
+        decisions.append(gate["accepted"])
+    if margin == 0.0:  # on iris, 2 extra epochs with 28 more weights help
+        assert any(decisions)
+
+
+def test_gated_fit_is_reproducible_and_clones(iris):
+    X, y = iris
+    rule = GatedRule("phi", recovery_epochs=1)
+    params = dict(rule=rule, epsilon=0.75, evolve_rounds=4, max_epochs=10)
+    a, b = _fit(X, y, **params), _fit(X, y, **params)
+    assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    assert clone(a).get_params()["rule"] == rule
+
+
+@pytest.mark.parametrize(
+    ("rule", "match"),
+    [
+        (GatedRule("hebbian"), "unknown rule 'hebbian'"),
+        (GatedRule("phi", recovery_epochs=0), "recovery_epochs"),
+        (GatedRule(3), "callable"),
+        (GatedRule("phi", margin=-1.0), "margin"),
+        (GatedRule("phi", margin=float("nan")), "margin"),
+    ],
+)
+def test_bad_gated_rule_is_refused_before_any_change(iris, rule, match):
+    X, y = iris
+    clf = _fit(X, y, evolve_rounds=0, max_epochs=2)
+    before = clf.predict_proba(X)
+    with pytest.raises(ValueError, match=match):
+        clf.set_params(rule=rule).fit(X, y)
+    assert_array_equal(clf.predict_proba(X), before)
+
+
+def test_gate_needs_rows_to_hold_out():
+    clf = FreeNetClassifier(k=3, rule=GatedRule(), validation_fraction=0.6)
+    with pytest.raises(ValueError, match="leaves 2 held-out and 0 training rows"):
+        clf.fit(np.eye(2), [0, 1])
+    assert not hasattr(clf, "net_")
