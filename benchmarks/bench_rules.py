@@ -10,7 +10,14 @@ same k, same training, same seed). Methods:
 - ``paper``: the shipped default (the paper's rule, epsilon 0.25);
 - ``phi``: ``rule="phi"`` (co-firing measured as the correlation of the two
   neurons' activities, so busy neurons are not wired for being busy), at the
-  default epsilon 0.25 (add when phi > 0.75) and at 0.5 and 0.75.
+  default epsilon 0.25 (add when phi > 0.75) and at 0.5 and 0.75;
+- ``rigl eps=0.1``: ``rule="rigl"`` (RigL: 10 % of the possible edges, grown by
+  the loss gradient, swapped by weight magnitude);
+- ``gated ...``: the rule inside ``GatedRule`` (a round's change kept only if
+  a paired branch lowers the held-out loss by 2 standard errors; ``margin=0``:
+  does not raise it);
+- ``l1 dense S``: ``initial_graph="dense", rule=L1Rule(S)`` (an L1 penalty on
+  the edge weights, edges at 0 pruned).
 
 Data sets (all with the estimator's own convergence-based training):
 
@@ -58,7 +65,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_freenets import FreeNetClassifier, FreeNetRegressor
-from sklearn_freenets.evolve import GatedRule
+from sklearn_freenets.evolve import GatedRule, L1Rule
 
 OUT = Path(__file__).parent / "results" / "rules"
 METHODS = {
@@ -82,6 +89,8 @@ METHODS = {
     "gated phi eps=0.75": {"rule": GatedRule("phi"), "epsilon": 0.75},
     "gated rigl eps=0.1": {"rule": GatedRule("rigl"), "epsilon": 0.1},
     "gated dense-start paper": {"rule": GatedRule("paper"), "initial_graph": "dense"},
+    "l1 dense 0.1": {"rule": L1Rule(0.1), "initial_graph": "dense"},
+    "l1 dense 0.3": {"rule": L1Rule(0.3), "initial_graph": "dense"},
 }
 
 

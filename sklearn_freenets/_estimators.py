@@ -48,6 +48,8 @@ from sklearn_freenets._evolve import (
     EarlyFreeEvolve,
     FreeEvolve,
     GatedRule,
+    L1Rule,
+    ProximalSteps,
     round_records,
 )
 from sklearn_freenets._kernel import ACTIVATIONS
@@ -235,7 +237,9 @@ class _RunCallbacks:
        epoch, it puts back the last finite weights and stops a diverged run;
     2. ``free_evolve``: the round at an epoch's end changes the graph before
        the epoch is scored, so the state scored is the state kept;
-    3. ``lr_schedule``, ``keep_best``;
+    3. ``proximal_steps`` (a rule's step after each optimizer step, such as
+       :class:`~sklearn_freenets.evolve.L1Rule`'s), ``lr_schedule``,
+       ``keep_best``;
     4. the user's ``net_params["callbacks"]``;
     5. ``progress``;
     6. ``stopping`` last, so that every other callback sees the epoch that ends
@@ -244,6 +248,7 @@ class _RunCallbacks:
 
     guard: DivergenceGuard
     evolve: FreeEvolve | None = None
+    proximal: ProximalSteps | None = None
     schedule: CosineLR | None = None
     keep_best: KeepBest | None = None
     progress: EpochProgress | None = None
@@ -254,6 +259,7 @@ class _RunCallbacks:
         ours = [
             ("divergence_guard", self.guard),
             ("free_evolve", self.evolve),
+            ("proximal_steps", self.proximal),
             ("lr_schedule", self.schedule),
             ("keep_best", self.keep_best),
         ]
@@ -419,7 +425,7 @@ class _BaseFreeNet(BaseEstimator):
                 "partial_fit does not support early_stopping=True (as for "
                 "scikit-learn's MLP): set early_stopping=False, or use fit"
             )
-        if isinstance(self.rule, GatedRule):
+        if isinstance(self.rule, (GatedRule, L1Rule)):
             self.rule.check()
         if continues:
             self._check_build_unchanged()
@@ -667,6 +673,8 @@ class _BaseFreeNet(BaseEstimator):
                 if self.evolve_every_batches is None
                 else EarlyFreeEvolve(self.evolve_every_batches, **schedule)
             )
+            if hasattr(self.rule, "after_step"):
+                callbacks.proximal = ProximalSteps(self.rule)
         if self.lr_schedule == "cosine":
             start = 0 if incremental else since
             lr = self._lr(n_rows)
@@ -959,8 +967,8 @@ k : int, default=100
     evolve_patience : int, default=3
         Rounds in a row without a change after which evolution settles (1: the
         first unchanged round ends it).
-    rule : {"paper", "phi", "usage", "contribution", "rigl"}, callable or \
-GatedRule, default="paper"
+    rule : {"paper", "phi", "usage", "contribution", "rigl"}, callable, \
+GatedRule or L1Rule, default="paper"
         The topology rule of a round. ``"paper"``: the FreeNets paper's rule
         (see ``epsilon``). ``"phi"``: the paper's, but an edge is added when the
         correlation (phi) of the two neurons' binary activities is above ``1 -
@@ -977,7 +985,9 @@ GatedRule, default="paper"
         :class:`~sklearn_freenets.evolve.GatedRule` keeps a round's change only
         if it lowers the loss on held-out rows (the validation split, or
         ``validation_fraction`` of the training rows held out while evolution
-        runs). A callable ``rule(adjacency,
+        runs). An :class:`~sklearn_freenets.evolve.L1Rule` shrinks the edge
+        weights by an L1 penalty after every step and prunes those at 0. A
+        callable ``rule(adjacency,
         stats, epsilon) -> adjacency`` gets the current boolean ``(k, k)`` graph
         and the round's :class:`~sklearn_freenets.evolve.ActivityStats` and
         returns the new graph, boolean or 0/1 (its strictly lower triangle is

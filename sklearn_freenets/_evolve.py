@@ -632,6 +632,92 @@ class GatedRule:
         return hash((type(self), repr(self.rule), self.recovery_epochs, self.margin))
 
 
+class L1Rule:
+    """Sparsity learned by the gradient: an L1 penalty on the edge weights.
+
+    During training, after every optimizer step, each edge weight of the graph
+    is shrunk towards 0 by ``lr * strength`` and set to 0 if it would cross it
+    (the proximal step of the penalty ``strength * sum |W_ij|``). A round then
+    prunes the edges whose weight is exactly 0; it never adds. Start from a
+    graph with edges (``initial_graph="dense"``).
+
+    With Adam, a step moves a weight by about ``lr * m / sqrt(v)``, the
+    gradient's mean over its spread; so an edge goes to 0 and stays there when
+    that ratio keeps below ``strength``: ``strength`` is the signal-to-noise
+    ratio an edge's gradient needs to keep it.
+
+    Parameters
+    ----------
+    strength : float, default=0.5
+        The penalty, in units of the learning rate (> 0).
+
+    Examples
+    --------
+    >>> from sklearn_freenets import FreeNetRegressor
+    >>> from sklearn_freenets.evolve import L1Rule
+    >>> reg = FreeNetRegressor(initial_graph="dense", rule=L1Rule(0.5))
+    """
+
+    def __init__(self, strength: float = 0.5) -> None:
+        self.strength = strength
+
+    def check(self) -> None:
+        """Raise ``ValueError`` if the parameters are invalid."""
+        if (
+            isinstance(self.strength, bool)
+            or not isinstance(self.strength, (int, float, np.integer, np.floating))
+            or not np.isfinite(self.strength)
+            or self.strength <= 0
+        ):
+            raise ValueError(
+                f"L1Rule: strength must be a finite number > 0, got {self.strength!r}"
+            )
+
+    def __call__(
+        self, adjacency: ArrayLike, stats: ActivityStats, epsilon: float
+    ) -> NDArray[np.bool_]:
+        G = np.asarray(adjacency, dtype=bool) & strictly_lower(len(stats.rates))
+        return G & (stats.weight != 0)
+
+    @torch.no_grad()
+    def after_step(self, module: Any, lr: float) -> None:
+        """The proximal step on the graph's edge weights (in place)."""
+        W = module.weight
+        shrunk = W.abs().sub_(lr * self.strength).clamp_(min=0).mul_(W.sign())
+        W.copy_(torch.where(module.adjacency, shrunk, W))
+
+    def __repr__(self) -> str:
+        return f"L1Rule(strength={self.strength})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, L1Rule) and self.strength == other.strength
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.strength))
+
+
+class ProximalSteps(Callback):
+    """Calls ``rule.after_step(module, lr)`` after every training step.
+
+    ``lr``: the current rate of the optimizer's parameter group that holds
+    the recurrent weights.
+    """
+
+    def __init__(self, rule: Any) -> None:
+        self.rule = rule
+
+    def on_batch_end(self, net: Any, training: bool = False, **kwargs: Any) -> None:
+        if not training:
+            return
+        weight = net.module_.weight
+        lr = next(
+            group["lr"]
+            for group in net.optimizer_.param_groups
+            if any(p is weight for p in group["params"])
+        )
+        self.rule.after_step(net.module_, float(lr))
+
+
 RULES: dict[str, Rule] = {
     "paper": paper_rule,
     "usage": usage_rule,

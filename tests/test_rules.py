@@ -18,6 +18,7 @@ from sklearn_freenets._evolve import (
     ActivityCounts,
     FreeEvolve,
     GatedRule,
+    L1Rule,
     apply_rule,
     contribution_rule,
     evolve_adjacency,
@@ -556,6 +557,8 @@ def test_gated_fit_is_reproducible_and_clones(iris):
 @pytest.mark.parametrize(
     ("rule", "match"),
     [
+        (L1Rule(0.0), "strength"),
+        (L1Rule(float("inf")), "strength"),
         (GatedRule("hebbian"), "unknown rule 'hebbian'"),
         (GatedRule("phi", recovery_epochs=0), "recovery_epochs"),
         (GatedRule(3), "callable"),
@@ -577,3 +580,42 @@ def test_gate_needs_rows_to_hold_out():
     with pytest.raises(ValueError, match="leaves 2 held-out and 0 training rows"):
         clf.fit(np.eye(2), [0, 1])
     assert not hasattr(clf, "net_")
+
+
+def test_l1_step_is_the_proximal_step_on_edges_only():
+    module = FreeNetModule(3, 5, 2, initial_graph="empty", dtype="float64")
+    G = np.zeros((5, 5), dtype=bool)
+    G[[1, 2, 4], [0, 1, 3]] = True
+    module.set_adjacency(G)
+    W = torch.tensor(np.arange(25.0).reshape(5, 5) / 10 - 1.2, dtype=torch.float64)
+    with torch.no_grad():
+        module.weight.copy_(W)
+    L1Rule(strength=2.0).after_step(module, lr=0.25)  # threshold 0.5
+    want = W.clone()
+    for i, j in zip(*np.nonzero(G), strict=True):
+        w = float(W[i, j])
+        want[i, j] = np.sign(w) * max(abs(w) - 0.5, 0.0)
+    assert_array_equal(module.weight.detach().numpy(), want.numpy())
+    assert module.weight[2, 1] == 0 and W[2, 1] != 0  # crossed 0: set to 0
+
+
+def test_l1_rule_prunes_edges_at_zero_and_never_adds():
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(7, 7))
+    W[3, 1] = W[5, 2] = 0.0
+    *_, stats = _random_stats(rng, weight=W)
+    G = strictly_lower(7).copy()
+    G[6, 0] = False
+    new = L1Rule()(G, stats, 0.25)
+    assert_array_equal(new, G & (W != 0))
+    assert not new[6, 0]
+
+
+def test_l1_rule_thins_a_dense_graph_in_a_fit(iris):
+    X, y = iris
+    weak = _fit(X, y, rule=L1Rule(0.05), initial_graph="dense", max_epochs=30)
+    strong = _fit(X, y, rule=L1Rule(2.0), initial_graph="dense", max_epochs=30)
+    assert strong.n_edges_ < weak.n_edges_ <= 28
+    kept = strong.adjacency_
+    assert (strong.net_.module_.weight.detach().numpy()[kept] != 0).all()
+    assert clone(strong).get_params()["rule"] == L1Rule(2.0)
