@@ -16,6 +16,9 @@ same k, same training, same seed). Methods:
 - ``gated ...``: the rule inside ``GatedRule`` (a round's change kept only if
   a paired branch lowers the held-out loss by 2 standard errors; ``margin=0``:
   does not raise it);
+- ``... every=5``: rounds every 5 epochs, at most 12, none within the first
+  epoch (the default schedule runs one every epoch, up to 60, and one every 20
+  mini-batches of the first epoch);
 - ``l1 dense S``: ``initial_graph="dense", rule=L1Rule(S)`` (an L1 penalty on
   the edge weights, edges at 0 pruned).
 
@@ -31,6 +34,8 @@ Data sets (all with the estimator's own convergence-based training):
   circles, Hastie, a wide 4-class set, two noisy larger sets, Friedman #2 and #3,
   a sparse regression in the thousands, a smooth 8,000-row regression), split
   70/30 per seed and standardised, k=100 (the estimators' default), 3 seeds;
+- ``real:NAME``: scikit-learn's bundled diabetes (regression), breast cancer
+  and wine, split 70/30 per seed and standardised, k=100: small real data;
 - ``fashion15k`` (with ``--fashion``): a fixed stratified 15,000-row subset of
   Fashion-MNIST's training set, pixels in [0, 1], k=50, scored on the full test
   split.
@@ -41,13 +46,16 @@ appended to ``results/rules/cells.jsonl`` (keyed by data set, method, seed) and
 skipped when the script runs again; the report ``results/rules/rules.md`` pairs
 every method with ``none`` (mean and sd over seeds of the validation and test
 differences, in points for classification and R^2 units for regression, the
-edges added and the fit-time ratio) and gives each method's verdict under the
+edges added and the fit-time ratio, paired: each cell of a method also times a
+fit of ``none`` right before its own) and gives each method's verdict under the
 no-harm rule, on the validation differences only: a mean of at least -0.05
 points on the image members and -0.002 on every other one.
 
 Run: ``python benchmarks/bench_rules.py [--seeds 5] [--small-seeds 3] [--fashion]
 [--data ...] [--methods ...]``; ``--report`` only rewrites the report from the
-cells.
+cells; ``--retime`` reruns the selected cells of earlier runs that have no
+paired timing (their scores do not change: every fit is seeded), appending the
+new cell, which replaces the old one.
 """
 
 from __future__ import annotations
@@ -68,6 +76,8 @@ from sklearn_freenets import FreeNetClassifier, FreeNetRegressor
 from sklearn_freenets.evolve import GatedRule, L1Rule
 
 OUT = Path(__file__).parent / "results" / "rules"
+# Rounds every 5 epochs, 12 at most (epochs 5 to 60), none within the first epoch.
+SPARSE_SCHEDULE = {"evolve_every": 5, "evolve_rounds": 12, "evolve_every_batches": None}
 METHODS = {
     "none": {"evolve_rounds": 0},
     "dense": {"initial_graph": "dense", "evolve_rounds": 0},
@@ -89,6 +99,17 @@ METHODS = {
     "gated phi eps=0.75": {"rule": GatedRule("phi"), "epsilon": 0.75},
     "gated rigl eps=0.1": {"rule": GatedRule("rigl"), "epsilon": 0.1},
     "gated dense-start paper": {"rule": GatedRule("paper"), "initial_graph": "dense"},
+    "rigl eps=0.1 every=5": {
+        "rule": "rigl",
+        "epsilon": 0.1,
+        **SPARSE_SCHEDULE,
+    },
+    "rigl eps=0.05 every=5": {
+        "rule": "rigl",
+        "epsilon": 0.05,
+        **SPARSE_SCHEDULE,
+    },
+    "phi every=5": {"rule": "phi", **SPARSE_SCHEDULE},
     "l1 dense 0.1": {"rule": L1Rule(0.1), "initial_graph": "dense"},
     "l1 dense 0.3": {"rule": L1Rule(0.3), "initial_graph": "dense"},
 }
@@ -166,6 +187,27 @@ def _tuning(name: str):
     return load
 
 
+def _bundled(name: str):
+    """A real data set bundled with scikit-learn, split 70/30 per seed, scaled."""
+
+    def load(seed: int):
+        from sklearn import datasets
+
+        X, y = getattr(datasets, f"load_{name}")(return_X_y=True)
+        classification = name != "diabetes"
+        X_tr, X_te, y_tr, y_te = train_test_split(
+            X,
+            y,
+            test_size=0.3,
+            stratify=y if classification else None,
+            random_state=seed,
+        )
+        scaler = StandardScaler().fit(X_tr)
+        return scaler.transform(X_tr), scaler.transform(X_te), y_tr, y_te
+
+    return load
+
+
 TUNING = {
     "moons": FreeNetClassifier,
     "circles": FreeNetClassifier,
@@ -187,6 +229,10 @@ DATASETS = {
     "friedman": (_friedman, FreeNetRegressor, 32),
     "fashion15k": (_fashion, FreeNetClassifier, 50),
     **{f"tune:{name}": (_tuning(name), Est, 100) for name, Est in TUNING.items()},
+    # Small real sets (scikit-learn's bundled ones), k=100 (the default).
+    "real:diabetes": (_bundled("diabetes"), FreeNetRegressor, 100),
+    "real:breast_cancer": (_bundled("breast_cancer"), FreeNetClassifier, 100),
+    "real:wine": (_bundled("wine"), FreeNetClassifier, 100),
 }
 
 
@@ -224,14 +270,28 @@ def run_cell(data: str, method: str, seed: int) -> dict:
         stratify=y_tr if classification else None,
         random_state=seed,
     )
-    est = Estimator(k=k, random_state=seed, **METHODS[method])
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        est.fit(X_fit, y_fit)
-    seconds = time.perf_counter() - start
+
+    def fit(name: str):
+        est = Estimator(k=k, random_state=seed, **METHODS[name])
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est.fit(X_fit, y_fit)
+        return est, time.perf_counter() - start
+
+    # The unevolved net is timed again right before the method, so that the
+    # time ratio pairs two fits of one run on the machine in one state.
+    paired = {}
+    if method != "none":
+        base, base_seconds = fit("none")
+        paired = {
+            "none_fit_seconds": round(base_seconds, 3),
+            "none_epochs": int(base.n_iter_),
+        }
+    est, seconds = fit(method)
     rounds = est.evolution_history_
     return {
+        **paired,
         "data": data,
         "method": method,
         "seed": seed,
@@ -316,11 +376,14 @@ def report(cells: dict[tuple, dict]) -> str:
         " training split; *valid* is the other 20 % (never trained on), *test* the"
         " test split. Difference = method - `none` on the same seed, mean ± sd over"
         " seeds: points (x100) for classification, R^2 for regression. Verdicts use"
-        " the validation differences only.",
+        " the validation differences only. Time ratios (median over seeds) pair"
+        " each fit with a fit of `none` run right before it in the same run (`-`:"
+        " cells of earlier runs, timed unpaired; not shown); *epoch time* divides"
+        " each fit's time by its epochs.",
         "",
         "| data | method | seeds | test | valid - none | test - none | worst seed"
-        " (valid) | edges | fit time / none |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        " (valid) | edges | fit time / none | epoch time / none |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     verdicts: dict[str, list[tuple[str, float]]] = {m: [] for m in METHODS}
     for data in DATASETS:
@@ -331,12 +394,27 @@ def report(cells: dict[tuple, dict]) -> str:
             test, _ = _paired(cells, data, method, "score")
             score = np.mean([row["score"] for row, _ in pairs])
             edges = np.mean([row["edges"] for row, _ in pairs])
-            ratio = np.median([r["fit_seconds"] / b["fit_seconds"] for r, b in pairs])
+            timed = [r for r, _ in pairs if "none_fit_seconds" in r]
+            ratios = [r["fit_seconds"] / r["none_fit_seconds"] for r in timed]
+            ratio = f"{np.median(ratios):.2f}" if timed else "-"
+            per_epoch = (
+                np.median(
+                    [
+                        (r["fit_seconds"] / r["epochs"])
+                        / (r["none_fit_seconds"] / r["none_epochs"])
+                        for r in timed
+                    ]
+                )
+                if timed
+                else None
+            )
             lines.append(
                 f"| {data} | {method} | {len(pairs)} | {score:.4f} | "
                 f"{valid.mean():+.3f} ± {_sd(valid):.3f} | "
                 f"{test.mean():+.3f} ± {_sd(test):.3f} | {valid.min():+.3f} | "
-                f"{edges:.0f} | {ratio:.2f} |"
+                f"{edges:.0f} | {ratio} | "
+                + ("-" if per_epoch is None else f"{per_epoch:.2f}")
+                + " |"
             )
             if method != "none":
                 verdicts[method].append((data, valid.mean()))
@@ -367,11 +445,20 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--fashion", action="store_true")
     parser.add_argument(
-        "--small-seeds", type=int, default=3, help="seeds of fashion15k and tune:*"
+        "--small-seeds",
+        type=int,
+        default=3,
+        help="seeds of fashion15k, tune:* and real:*",
     )
     parser.add_argument("--data", nargs="+", choices=list(DATASETS), default=None)
     parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=None)
     parser.add_argument("--report", action="store_true", help="only the report")
+    parser.add_argument(
+        "--retime",
+        action="store_true",
+        help="rerun the selected cells that have no paired timing (same scores: "
+        "the fits are seeded), to pair their time with a fit of none",
+    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     cells_path = OUT / "cells.jsonl"
@@ -381,15 +468,22 @@ def main() -> None:
             d for d in DATASETS if d != "fashion15k" or args.fashion
         ]
         for data in datasets:
-            small = data == "fashion15k" or data.startswith("tune:")
+            small = data == "fashion15k" or data.startswith(("tune:", "real:"))
             n_seeds = args.small_seeds if small else args.seeds
             for seed in range(n_seeds):
                 for method in args.methods or METHODS:
-                    if (data, method, seed) in cells:
+                    done = cells.get((data, method, seed))
+                    retime = (
+                        args.retime
+                        and method != "none"
+                        and done is not None
+                        and "none_fit_seconds" not in done
+                    )
+                    if done is not None and not retime:
                         continue
                     cell = run_cell(data, method, seed)
                     cells[(data, method, seed)] = cell
-                    with cells_path.open("a") as f:
+                    with cells_path.open("a") as f:  # a later line wins (_done)
                         f.write(json.dumps(cell) + "\n")
                     print(json.dumps(cell), flush=True)
     text = report(cells)

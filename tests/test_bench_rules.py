@@ -29,6 +29,8 @@ def _cells(pairs, data="digits16", method="paper"):
                 rounds=1,
                 fit_seconds=2.0 if name == method else 1.0,
             )
+            if name == method:  # timed beside a fit of none: 4 epochs in 1.6 s
+                cells[(data, name, seed)].update(none_fit_seconds=1.6, none_epochs=4)
     return cells
 
 
@@ -54,7 +56,11 @@ def test_report_pairs_each_method_with_the_unevolved_net_by_seed():
     assert sd == pytest.approx(2.5166, abs=1e-3)
     assert float(fields[5].split(" ± ")[0]) == pytest.approx((-1 + 0 + 3) / 3, abs=1e-3)
     assert float(fields[6]) == pytest.approx(-2.0)
-    assert fields[8] == "2.00"
+    assert fields[8] == "1.25"  # paired: 2.0 / 1.6
+    assert fields[9] == "1.00"  # per epoch: (2.0 / 5) / (1.6 / 4)
+    for cell in cells.values():
+        cell.pop("none_fit_seconds", None)
+    assert _row(bench_rules.report(cells), "digits16", "paper")[8:10] == ["-", "-"]
 
 
 def test_no_harm_verdict_uses_validation_and_the_member_threshold():

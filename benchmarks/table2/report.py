@@ -582,6 +582,7 @@ PILOT_BASES = {
     ),
     "phi from empty eps=0.75": "FreeEvolve from empty eps=0.25",
     "phi from empty eps=0.25": "FreeEvolve from empty eps=0.25",
+    "rigl from empty eps=0.1": "FreeEvolve from empty eps=0.25",
 }
 
 

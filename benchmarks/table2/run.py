@@ -179,6 +179,14 @@ PILOTS: dict[str, tuple[str, float | None, str | None, Callable]] = {
     "phi from empty eps=0.25": (
         "phi from empty", 0.25, "phi", _evolving(0.25, "empty", rule="phi"),
     ),
+    # rule="rigl" from the empty graph: 10 % of the possible edges, grown by the
+    # loss gradient and swapped by weight magnitude (RigL), rounds every 5 epochs.
+    "rigl from empty eps=0.1": (
+        "rigl from empty", 0.1, "rigl", _evolving(
+            0.1, "empty", rule="rigl", evolve_every=5, evolve_every_batches=None,
+            evolve_rounds=12,
+        ),
+    ),
 }  # fmt: skip
 # The methods that see standardised inputs (see :func:`inputs_for`).
 STANDARDISED = {m for m in PILOTS if m.endswith(", standardised inputs")}
