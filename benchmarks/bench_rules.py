@@ -426,16 +426,27 @@ def report(cells: dict[tuple, dict]) -> str:
         f">= {NO_HARM['other']} of the score on every other member (0.2 points of"
         " accuracy, 0.002 of R^2).",
         "",
-        "| method | members | passes | failing members |",
-        "|---|---:|:---:|---|",
+        "Means over members of `method - none` (validation): classification in"
+        " points, regression in R^2. A method is judged on the members it ran on"
+        " (`members`); the suite has "
+        f"{len(DATASETS)} of them.",
+        "",
+        "| method | members | passes | mean, classification | mean, regression"
+        " | failing members |",
+        "|---|---:|:---:|---:|---:|---|",
     ]
     for method, rows in verdicts.items():
         if not rows:
             continue
         failing = [f"{d} ({v:+.3f})" for d, v in rows if v < _threshold(d)]
+        by_task = [
+            [v for d, v in rows if (DATASETS[d][1] is FreeNetClassifier) == is_clf]
+            for is_clf in (True, False)
+        ]
+        means = [f"{np.mean(v):+.3f}" if v else "-" for v in by_task]
         lines.append(
             f"| {method} | {len(rows)} | {'yes' if not failing else 'no'} | "
-            f"{', '.join(failing) or '-'} |"
+            f"{means[0]} | {means[1]} | {', '.join(failing) or '-'} |"
         )
     return "\n".join(lines) + "\n"
 

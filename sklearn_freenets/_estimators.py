@@ -329,7 +329,7 @@ class _BaseFreeNet(BaseEstimator):
         evolve_every=1,
         evolve_every_batches=20,
         evolve_patience=3,
-        rule="paper",
+        rule="phi",
         revive_dead=False,
         activation="relu",
         initial_graph="empty",
@@ -945,10 +945,12 @@ _COMMON_PARAMETERS = """\
 k : int, default=100
         Number of neurons.
     epsilon : float in (0, 1), default=0.25
-        FreeEvolve threshold: with the paper's ``rule``, an edge ``j -> i`` is
-        added when both neurons are active on more than ``1 - epsilon`` of the
-        (weighted) training samples, and pruned when both are silent on more
-        than ``1 - epsilon`` of them.
+        FreeEvolve threshold: with the default ``rule="phi"``, an edge ``j -> i``
+        is added when the correlation of the two neurons' binary activities on
+        the (weighted) training samples is above ``1 - epsilon``; with
+        ``rule="paper"``, when both are active on more than ``1 - epsilon`` of
+        the samples. Both prune an edge when its neurons are silent together on
+        more than ``1 - epsilon`` of them. Other rules read it their way.
     evolve_rounds : int, default=60
         Most FreeEvolve rounds per ``fit``. ``0`` trains the initial graph only;
         with ``initial_graph="empty"`` that is exactly a one-hidden-layer MLP.
@@ -968,13 +970,15 @@ k : int, default=100
         Rounds in a row without a change after which evolution settles (1: the
         first unchanged round ends it).
     rule : {"paper", "phi", "usage", "contribution", "rigl"}, callable, \
-GatedRule or L1Rule, default="paper"
-        The topology rule of a round. ``"paper"``: the FreeNets paper's rule
-        (see ``epsilon``). ``"phi"``: the paper's, but an edge is added when the
-        correlation (phi) of the two neurons' binary activities is above ``1 -
-        epsilon``, so neurons that are merely active on most samples are not
-        wired. ``"usage"``: prune an edge when both its neurons are
-        active on fewer than ``epsilon`` of the samples (where it can act),
+GatedRule or L1Rule, default="phi"
+        The topology rule of a round. ``"phi"``: the paper's rule, except that
+        an edge is added when the correlation (phi) of the two neurons' binary
+        activities is above ``1 - epsilon``, so neurons that are merely active
+        on most samples are not wired (why it is the default: the user
+        guide's "How the default rule was chosen"). ``"paper"``: the FreeNets
+        paper's rule (see ``epsilon``), the previous default. ``"usage"``: prune
+        an edge when both its neurons are active on fewer than ``epsilon`` of
+        the samples (where it can act),
         add one when on more than ``1 - epsilon``. ``"contribution"``: prune
         edges whose typical input ``|W_ij| E|h_j|`` to their neuron, relative to
         the spread of its pre-activation, is below ``epsilon`` times the mean of
@@ -1218,16 +1222,13 @@ Training stops as scikit-learn's MLP does: after ``max_epochs`` epochs, or once
     Sparse input is accepted and densified (``n_samples * n_features`` floats
     for ``fit``; block by block for prediction).
 
-    Scale the inputs, as for any MLP; here the scaling also decides what
-    FreeEvolve does, because the rule reads which neurons fire. On uncentred,
-    non-negative inputs (pixels in [0, 1], say) many neurons fire on most
-    samples, and from the empty graph the rule wires them together; on
-    standardised inputs (``StandardScaler``) activity rates stay near one half
-    and the graph stays nearly empty. Neither is better everywhere: on the small
-    digits set standardised inputs did better, on MNIST-sized image sets pixels
-    in [0, 1] with their evolved edges did (``benchmarks/bench_demo.py`` and the
-    standardised-inputs pilot of ``benchmarks/bench_table2.py``; see README), so
-    the scaler is worth searching over."""
+    Scale the inputs, as for any MLP. With ``rule="paper"`` the scaling also
+    decides what FreeEvolve does, because that rule reads which neurons fire:
+    on uncentred, non-negative inputs (pixels in [0, 1], say) many neurons
+    fire on most samples and it wires them together; on standardised inputs
+    activity rates stay near one half and the graph stays nearly empty. The
+    default ``rule="phi"`` measures co-firing against chance, so busy neurons
+    are not wired for being busy, whatever the scaling."""
 
 
 _REGRESSOR_TOL_NOTE = """
@@ -1587,7 +1588,7 @@ class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
         evolve_every=1,
         evolve_every_batches=20,
         evolve_patience=3,
-        rule="paper",
+        rule="phi",
         revive_dead=False,
         activation="relu",
         initial_graph="empty",

@@ -9,7 +9,13 @@ booleans (or 0s and 1s) of which only the strictly lower triangle is used, so
 the graph stays a DAG. Pass it as ``rule=`` to
 :class:`~sklearn_freenets.FreeNetClassifier` or
 :class:`~sklearn_freenets.FreeNetRegressor`, or use a named one (the keys of
-``RULES``).
+``RULES``). A rule that sets ``needs_gradient = True`` (as :func:`rigl_rule`
+does) gets ``stats.edge_gradient``, the loss's gradient for every possible edge.
+
+Two wrappers change how a rule acts during training: :class:`GatedRule` keeps a
+round's change only if a paired branch shows that it lowers the loss on
+held-out rows, and :class:`L1Rule` shrinks the edge weights by an L1 penalty
+after every optimizer step and prunes the edges at 0.
 
 Examples
 --------

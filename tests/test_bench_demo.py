@@ -1,32 +1,43 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""Tests of the demo benchmark: its models are the demo's, and each variant
-changes only what its name says."""
+"""Tests of the demo benchmark: its models are the demo's, beside the MLP at its
+defaults, and the defaults table keeps every default."""
 
 import bench_demo
 import pytest
 
-from sklearn_freenets.__main__ import _parser, demo_models
+from sklearn_freenets.__main__ import demo_models
 
 
-def test_variants_change_only_what_they_name():
-    """Check the demo's two models are the CLI's, and the variants' differences."""
-    args, fits = bench_demo.models(3)
-    cli = demo_models(_parser()[0].parse_args(["--seed", "3"]))
-    free, fcnn = fits["FreeNet (FreeEvolve)"], fits["FCNN baseline"]
-    assert free.get_params() == cli["FreeNet (FreeEvolve)"].get_params()
-    assert fcnn.get_params() == cli["FCNN baseline"].get_params()
-    slow = {"optimizer__param_groups": [("weight", {"lr": pytest.approx(3e-4)})]}
+@pytest.mark.parametrize("task", ["regression", "digits"])
+def test_models_are_the_demo_s_and_the_mlp_at_its_defaults(task):
+    """Check the demo's two models differ only by evolve_rounds=0, beside the MLP."""
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
 
-    def changed(model, base):
-        a, b = model.get_params(), base.get_params()
-        return {key: a[key] for key in a if a[key] != b[key]}
-
-    assert changed(fits["dense, no evolution"], fcnn) == {"initial_graph": "dense"}
-    assert changed(fits["FreeNet, edges at lr/10"], free) == {"net_params": slow}
-    assert changed(fits["dense, edges at lr/10"], fcnn) == {
-        "initial_graph": "dense",
-        "net_params": slow,
+    fits = bench_demo.models(task, 3)
+    cli = demo_models(task, 3)
+    assert list(fits)[: len(cli)] == list(cli)
+    names = list(cli)[:2]
+    defaults, unevolved = (fits[n].get_params() for n in names)
+    assert defaults == cli[names[0]].get_params()
+    changed = {key for key in defaults if defaults[key] != unevolved[key]}
+    assert changed == {"evolve_rounds"} and unevolved["evolve_rounds"] == 0
+    Estimator = type(fits[names[0]])
+    base = Estimator().get_params()
+    assert {key for key in defaults if defaults[key] != base[key]} == {
+        "k",
+        "random_state",
     }
+    if task == "regression":  # the rule that grows depth, beside the defaults
+        (depth,) = list(cli)[2:]
+        grown = fits[depth].get_params()
+        assert {key for key in grown if grown[key] != defaults[key]} == {
+            "rule",
+            "epsilon",
+        }
+        assert grown["rule"] == "rigl"
+    mlp = MLPRegressor if task == "regression" else MLPClassifier
+    (last,) = [m for n, m in fits.items() if n not in cli]
+    assert type(last) is mlp and last.get_params() == mlp(random_state=3).get_params()
 
 
 def test_default_models_are_the_defaults_on_each_input():
@@ -53,15 +64,20 @@ def test_default_models_are_the_defaults_on_each_input():
         expected = {"random_state": 2}
         if "evolve_rounds=0" in name:
             expected["evolve_rounds"] = 0
+        if 'rule="paper"' in name:
+            expected["rule"] = "paper"
         assert changed == expected, name
 
 
 @pytest.mark.slow
 def test_one_seed_end_to_end(tmp_path):
-    """Check a one-seed run writes a row per model with the FCNN's difference 0."""
+    """Check a one-seed run writes a row per model, the unevolved net's diff 0."""
     out = tmp_path / "demo.md"
     assert bench_demo.main(["--seeds", "1", "--out", str(out)]) == 0
     rows = [line for line in out.read_text().splitlines() if line.startswith("| ")]
-    # the header of each table, 5 variants of the demo, 3 defaults x 2 inputs
-    assert len(rows) == 2 + 5 + 6
-    assert "| +0.00 (sd 0.00) |" in next(r for r in rows if "FCNN baseline" in r)
+    # the header of each table, the demo's models and the MLP (4 on the
+    # regression, 3 on digits), 4 defaults x 2 inputs
+    assert len(rows) == 3 + 4 + 3 + 8
+    unevolved = [r for r in rows if r.startswith("| evolve_rounds=0 |")]
+    assert len(unevolved) == 2
+    assert all("| +0.00 (sd 0.00) | 0 |" in r for r in unevolved)

@@ -67,9 +67,11 @@ def test_no_harm_verdict_uses_validation_and_the_member_threshold():
     """Check the verdicts: -0.05 points on image members, -0.002 elsewhere."""
     image = _cells([((0.90, 0.9), (0.8996, 0.5))] * 2)  # -0.04 points: passes
     text = bench_rules.report(image)
-    assert "| paper | 1 | yes | - |" in text  # a bad test score does not count
+    assert "| paper | 1 | yes | -0.040 | - | - |" in text  # test scores do not count
     image = _cells([((0.90, 0.9), (0.8990, 0.9))] * 2)  # -0.10 points: fails
-    assert "| paper | 1 | no | digits16 (-0.100) |" in bench_rules.report(image)
+    assert "| paper | 1 | no | -0.100 | - | digits16 (-0.100) |" in bench_rules.report(
+        image
+    )
     other = _cells([((0.90, 0.9), (0.8990, 0.9))] * 2, data="tune:moons")
     # -0.1 points is -0.001 of accuracy: passes the tabular threshold
-    assert "| paper | 1 | yes | - |" in bench_rules.report(other)
+    assert "| paper | 1 | yes | -0.100 | - | - |" in bench_rules.report(other)

@@ -150,6 +150,7 @@ def test_callback_records_rounds(digits):
     clf = FreeNetClassifier(
         k=16,
         epsilon=0.3,
+        rule="paper",
         initial_graph="empty",
         evolve_rounds=4,
         evolve_every=2,

@@ -75,12 +75,13 @@ def dense_fit(digits):
 
 @pytest.fixture(scope="module")
 def empty_fit(digits):
-    """A classifier evolved from the empty graph (adds edges)."""
+    """A classifier evolved from the empty graph by the paper's rule (adds edges)."""
     X, y = digits
     return FreeNetClassifier(
         k=12,
         **SCHEDULE,
         lr=1e-2,
+        rule="paper",
         initial_graph="empty",
         epsilon=0.3,
         random_state=0,
