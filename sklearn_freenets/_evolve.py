@@ -681,7 +681,15 @@ class L1Rule:
 
     @torch.no_grad()
     def after_step(self, module: Any, lr: float) -> None:
-        """The proximal step on the graph's edge weights (in place)."""
+        """The proximal step on the graph's edge weights (in place).
+
+        Parameters
+        ----------
+        module : FreeNetModule
+            The network; its ``weight`` is changed where ``adjacency`` is set.
+        lr : float
+            The learning rate of the step just taken.
+        """
         W = module.weight
         shrunk = W.abs().sub_(lr * self.strength).clamp_(min=0).mul_(W.sign())
         W.copy_(torch.where(module.adjacency, shrunk, W))
