@@ -10,7 +10,7 @@ same k, same training, same seed). Methods:
 - ``paper``: the shipped default (the paper's rule, epsilon 0.25);
 - ``phi``: ``rule="phi"`` (co-firing measured as the correlation of the two
   neurons' activities, so busy neurons are not wired for being busy), at the
-  default epsilon 0.25 (add when phi > 0.75) and at 0.5 and 0.75;
+  default epsilon 0.25 (add when phi > 0.75) and at 0.1, 0.5 and 0.75;
 - ``rigl eps=0.1``: ``rule="rigl"`` (RigL: 10 % of the possible edges, grown by
   the loss gradient, swapped by weight magnitude);
 - ``gated ...``: the rule inside ``GatedRule`` (a round's change kept only if
@@ -85,6 +85,7 @@ METHODS = {
     "phi": {"rule": "phi"},
     "phi eps=0.5": {"rule": "phi", "epsilon": 0.5},
     "phi eps=0.75": {"rule": "phi", "epsilon": 0.75},
+    "phi eps=0.1": {"rule": "phi", "epsilon": 0.1},
     "rigl eps=0.1": {"rule": "rigl", "epsilon": 0.1},
     "gated margin=0 paper": {"rule": GatedRule("paper", margin=0)},
     "gated margin=0 phi eps=0.75": {
