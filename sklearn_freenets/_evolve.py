@@ -520,6 +520,15 @@ def rigl_rule(
 rigl_rule.needs_gradient = True  # type: ignore[attr-defined]
 
 
+def _finite_number(value: Any) -> bool:
+    """Whether ``value`` is a finite real number (a bool is not)."""
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, (int, float, np.integer, np.floating))
+        and bool(np.isfinite(value))
+    )
+
+
 class GatedRule:
     """A rule whose changes are kept only if they do not hurt held-out loss.
 
@@ -601,12 +610,7 @@ class GatedRule:
                 "GatedRule: recovery_epochs must be an integer >= 1, got "
                 f"{self.recovery_epochs!r}"
             )
-        if (
-            isinstance(self.margin, bool)
-            or not isinstance(self.margin, (int, float, np.integer, np.floating))
-            or not np.isfinite(self.margin)
-            or self.margin < 0
-        ):
+        if not _finite_number(self.margin) or self.margin < 0:
             raise ValueError(
                 f"GatedRule: margin must be a finite number >= 0, got {self.margin!r}"
             )
@@ -663,12 +667,7 @@ class L1Rule:
 
     def check(self) -> None:
         """Raise ``ValueError`` if the parameters are invalid."""
-        if (
-            isinstance(self.strength, bool)
-            or not isinstance(self.strength, (int, float, np.integer, np.floating))
-            or not np.isfinite(self.strength)
-            or self.strength <= 0
-        ):
+        if not _finite_number(self.strength) or self.strength <= 0:
             raise ValueError(
                 f"L1Rule: strength must be a finite number > 0, got {self.strength!r}"
             )
@@ -735,6 +734,11 @@ RULES: dict[str, Rule] = {
 }
 
 
+def _resolve(rule: str | Rule) -> Rule:
+    """The rule function of a name in :data:`RULES`, or the callable itself."""
+    return RULES[rule] if isinstance(rule, str) else rule
+
+
 def apply_rule(
     rule: str | Rule, adjacency: ArrayLike, stats: ActivityStats, epsilon: float
 ) -> EvolveStep:
@@ -744,7 +748,7 @@ def apply_rule(
     (anything else, NaN included, raises ``ValueError``); it is cut to the
     strictly lower triangle.
     """
-    fn = RULES[rule] if isinstance(rule, str) else rule
+    fn = _resolve(rule)
     G = np.asarray(adjacency, dtype=bool) & strictly_lower(len(stats.rates))
     new = np.asarray(fn(G.copy(), stats, epsilon))
     if new.shape != G.shape:
@@ -983,8 +987,7 @@ class FreeEvolve(Callback):
             counts = self.record_activity(net, X, w)
         clock.lap("activity")
         stats = counts.stats(module.weight.detach().cpu().numpy())
-        rule = RULES[self.rule] if isinstance(self.rule, str) else self.rule
-        if getattr(rule, "needs_gradient", False):
+        if getattr(_resolve(self.rule), "needs_gradient", False):
             stats = replace(stats, edge_gradient=self.edge_gradient(net, data, n_done))
         stats = replace(stats, progress=n_done / max(1, self.max_rounds))
         clock.lap("statistics")
@@ -1109,16 +1112,11 @@ class FreeEvolve(Callback):
         assert isinstance(gated, GatedRule) and held is not None
         epochs = int(gated.recovery_epochs)
         module = net.module_
-        generator = net.generator_
-        shuffle = None if generator is None else generator.get_state()
         start = net.checkpoint()
         self._recover(net, data, epochs)
         rows_unchanged = net.row_losses(held)
         unchanged = net.checkpoint()
-        after_unchanged = None if generator is None else generator.get_state()
         net.restore(start)
-        if generator is not None:
-            generator.set_state(shuffle)
         module.set_adjacency(step.adjacency)
         _reset_optimizer_moments(net, module.weight, step.added)
         self._recover(net, data, epochs)
@@ -1134,8 +1132,6 @@ class FreeEvolve(Callback):
         accepted = bool(mean + gated.margin * se <= 0.0)
         if not accepted:
             net.restore(unchanged)
-            if generator is not None:
-                generator.set_state(after_unchanged)
             none = np.zeros_like(G)
             step = EvolveStep(adjacency=G.copy(), added=none, pruned=none.copy())
         gate = {

@@ -159,6 +159,9 @@ class TrainingData(torch.utils.data.Dataset):
     """
 
     def __init__(self, X: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> None:
+        self._set_rows(X, y, w)
+
+    def _set_rows(self, X: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> None:
         self.X, self.y, self.w = X, y, w
         self.uniform = bool(len(w) == 0 or torch.all(w == w[0]))
 
@@ -177,16 +180,14 @@ class TrainingData(torch.utils.data.Dataset):
         held = TrainingData(self.X[rows], self.y[rows], self.w[rows])
         self._full = (self.X, self.y, self.w)
         keep = ~rows
-        self.X, self.y, self.w = self.X[keep], self.y[keep], self.w[keep]
-        self.uniform = bool(len(self.w) == 0 or torch.all(self.w == self.w[0]))
+        self._set_rows(self.X[keep], self.y[keep], self.w[keep])
         return held
 
     def rejoin(self) -> None:
         """Undo :meth:`hold_out` (nothing to do when no rows are held out)."""
         full = self.__dict__.pop("_full", None)
         if full is not None:
-            self.X, self.y, self.w = full
-            self.uniform = bool(len(self.w) == 0 or torch.all(self.w == self.w[0]))
+            self._set_rows(*full)
 
 
 class TensorBatches:
@@ -455,14 +456,17 @@ class FreeNetTrainer(NeuralNet):
         """A copy of everything training changes, for :meth:`restore`.
 
         The net's attributes (a shallow copy: rate, batch size, callbacks), the
-        module's weights and graph, the optimizer's state and the history's
-        length.
+        module's weights and graph, the optimizer's state, the history's length
+        and, during a training run, the state of the generator that shuffles its
+        batches.
         """
+        generator = self.generator_
         return {
             "attributes": dict(self.__dict__),
             "module": copy.deepcopy(self.module_.state_dict()),
             "optimizer": copy.deepcopy(self.optimizer_.state_dict()),
             "history": len(self.history),
+            "shuffle": None if generator is None else generator.get_state(),
         }
 
     def restore(self, checkpoint: dict[str, Any]) -> None:
@@ -472,6 +476,8 @@ class FreeNetTrainer(NeuralNet):
         self.module_.load_state_dict(checkpoint["module"])
         self.optimizer_.load_state_dict(checkpoint["optimizer"])
         del self.history[checkpoint["history"] :]
+        if checkpoint["shuffle"] is not None and self.generator_ is not None:
+            self.generator_.set_state(checkpoint["shuffle"])
 
     def polish(self, data: TrainingData, epochs: int) -> None:
         """Full-batch L-BFGS epochs (strong Wolfe line search) on ``data``.
