@@ -167,6 +167,19 @@ def _fashion(seed: int):
     return X_tr, X_te, y_tr, y_te
 
 
+def _split_scaled(X, y, classification: bool, seed: int):
+    """Split 70/30 by ``seed`` (stratified for classes), standardised on train."""
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X,
+        y,
+        test_size=0.3,
+        stratify=y if classification else None,
+        random_state=seed,
+    )
+    scaler = StandardScaler().fit(X_tr)
+    return scaler.transform(X_tr), scaler.transform(X_te), y_tr, y_te
+
+
 def _tuning(name: str):
     """A tabular tuning set of tune_defaults.py, split 70/30 per seed, scaled."""
 
@@ -175,15 +188,7 @@ def _tuning(name: str):
 
         X, y = tuning_sets()[name]
         classification = np.issubdtype(np.asarray(y).dtype, np.integer)
-        X_tr, X_te, y_tr, y_te = train_test_split(
-            X,
-            y,
-            test_size=0.3,
-            stratify=y if classification else None,
-            random_state=seed,
-        )
-        scaler = StandardScaler().fit(X_tr)
-        return scaler.transform(X_tr), scaler.transform(X_te), y_tr, y_te
+        return _split_scaled(X, y, classification, seed)
 
     return load
 
@@ -195,16 +200,7 @@ def _bundled(name: str):
         from sklearn import datasets
 
         X, y = getattr(datasets, f"load_{name}")(return_X_y=True)
-        classification = name != "diabetes"
-        X_tr, X_te, y_tr, y_te = train_test_split(
-            X,
-            y,
-            test_size=0.3,
-            stratify=y if classification else None,
-            random_state=seed,
-        )
-        scaler = StandardScaler().fit(X_tr)
-        return scaler.transform(X_tr), scaler.transform(X_te), y_tr, y_te
+        return _split_scaled(X, y, name != "diabetes", seed)
 
     return load
 
