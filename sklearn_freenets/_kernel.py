@@ -324,29 +324,75 @@ def _nb_backward(G, W, H, dZ, act, b, e):  # pragma: no cover - compiled by numb
             out[e - 1 - a] = d0[a]
 
 
+def _nb_act_vec(z, h, m, act):  # pragma: no cover - compiled by numba
+    # h[:m] = act(z[:m]), one loop per activation (no branch inside) so that it
+    # vectorizes; h may be z.
+    zero = np.zeros(1, dtype=z.dtype)[0]
+    if act == 0:
+        for s in range(m):
+            v = z[s]
+            h[s] = zero if v < zero else v
+    elif act == 1:
+        for s in range(m):
+            v = z[s]
+            v = zero if v < zero else v
+            h[s] = v * v
+    else:
+        for s in range(m):
+            h[s] = np.tanh(z[s])
+
+
+def _nb_act_grad_vec(g, h, d, m, act):  # pragma: no cover - compiled by numba
+    # d[:m] = g[:m] * act'(z), written with the output h = act(z); d may be g.
+    zero = np.zeros(1, dtype=g.dtype)[0]
+    if act == 0:
+        for s in range(m):
+            d[s] = g[s] if h[s] > zero else zero
+    elif act == 1:
+        for s in range(m):
+            d[s] = g[s] * (2 * np.sqrt(h[s]))
+    else:
+        for s in range(m):
+            d[s] = g[s] * (1 - h[s] * h[s])
+
+
 def _nb_sparse_forward(
-    A, W, indptr, indices, H, Z, act, store_z
+    A, W, nodes, indptr, indices, slot, H, Z, act, store_z
 ):  # pragma: no cover - compiled by numba
-    # Inference over the kept edges only. Each block of samples is transposed into a
-    # (k, block) scratch so that a neuron's activations over the block are one
-    # contiguous row: neuron i adds w * row_j for each kept edge j -> i (four edges
-    # per pass), vectorized over samples, with no reduction and no wasted work on
-    # pruned edges. ``indices[indptr[i]:indptr[i + 1]]`` are the sources of neuron i.
+    # The kept edges only. First H = act(A) row by row: final for every neuron
+    # without incoming edges. Then, per block of samples, the neurons that have an
+    # edge (``nodes``, increasing; neuron i is row ``slot[i]`` of the scratch) are
+    # gathered into a (len(nodes), block) scratch, so that a neuron's activations
+    # over the block are one contiguous row: each target neuron adds w * row_j for
+    # each kept edge j -> i (four edges per pass), vectorized over samples, and is
+    # written back. ``indices[indptr[i]:indptr[i + 1]]`` are the sources of i.
     n, k = A.shape
-    zero = np.zeros(1, dtype=A.dtype)[0]
+    for s in range(n):
+        _nb_act_vec(A[s], H[s], k, act)
+    if store_z:
+        for s in range(n):
+            Z[s] = A[s]
+    m_nodes = nodes.shape[0]
+    if m_nodes == 0:
+        return
     sb = max(1, min(_SPARSE_BLOCK, n))
-    T = np.empty((k, sb), dtype=A.dtype)
+    T = np.empty((m_nodes, sb), dtype=A.dtype)
+    acc = np.empty(sb, dtype=A.dtype)
     for s0 in range(0, n, sb):
         m = min(sb, n - s0)
-        for i in range(k):
-            ti = T[i]
-            for s in range(m):
-                ti[s] = A[s0 + s, i]
-        for i in range(k):
-            acc = T[i, :m]
-            wi = W[i]
+        for s in range(m):
+            h = H[s0 + s]
+            for r in range(m_nodes):
+                T[r, s] = h[nodes[r]]
+        for r in range(m_nodes):
+            i = nodes[r]
             p = indptr[i]
             pe = indptr[i + 1]
+            if p == pe:
+                continue
+            wi = W[i]
+            for s in range(m):
+                acc[s] = A[s0 + s, i]
             while p + 4 <= pe:
                 j0 = indices[p]
                 j1 = indices[p + 1]
@@ -356,40 +402,79 @@ def _nb_sparse_forward(
                 w1 = wi[j1]
                 w2 = wi[j2]
                 w3 = wi[j3]
-                t0 = T[j0, :m]
-                t1 = T[j1, :m]
-                t2 = T[j2, :m]
-                t3 = T[j3, :m]
+                t0 = T[slot[j0]]
+                t1 = T[slot[j1]]
+                t2 = T[slot[j2]]
+                t3 = T[slot[j3]]
                 for s in range(m):
                     acc[s] += (w0 * t0[s] + w1 * t1[s]) + (w2 * t2[s] + w3 * t3[s])
                 p += 4
             while p < pe:
                 j0 = indices[p]
                 w0 = wi[j0]
-                t0 = T[j0, :m]
+                t0 = T[slot[j0]]
                 for s in range(m):
                     acc[s] += w0 * t0[s]
                 p += 1
+            t = T[r]
+            _nb_act_vec(acc, t, m, act)
+            for s in range(m):
+                H[s0 + s, i] = t[s]
             if store_z:
                 for s in range(m):
                     Z[s0 + s, i] = acc[s]
-            # One loop per activation (no branch inside), so relu vectorizes.
-            if act == 0:
-                for s in range(m):
-                    v = acc[s]
-                    acc[s] = zero if v < zero else v
-            elif act == 1:
-                for s in range(m):
-                    v = acc[s]
-                    v = zero if v < zero else v
-                    acc[s] = v * v
-            else:
-                for s in range(m):
-                    acc[s] = np.tanh(acc[s])
+
+
+def _nb_sparse_backward(
+    dH, W, nodes, indptr, indices, slot, H, dZ, dW, act, want_dw
+):  # pragma: no cover - compiled by numba
+    # The backward of _nb_sparse_forward. First dZ = dH * act'(H) row by row: final
+    # for every neuron without outgoing edges. Then, per block of samples, the
+    # neurons that have an edge are gathered (dH and H) into (len(nodes), block)
+    # scratches and visited from the last: once every later neuron has pushed its
+    # share into row i, the row becomes dZ[:, i] (times act'), is written back, and
+    # pushes w * dZ[:, i] into the row of each source j; dW[i, j] accumulates
+    # dZ[:, i] . H[:, j] over the blocks (only kept edges are written, so dW must
+    # start at zero).
+    n, k = dH.shape
+    zero = np.zeros(1, dtype=dH.dtype)[0]
+    for s in range(n):
+        _nb_act_grad_vec(dH[s], H[s], dZ[s], k, act)
+    m_nodes = nodes.shape[0]
+    if m_nodes == 0:
+        return
+    sb = max(1, min(_SPARSE_BLOCK, n))
+    Gt = np.empty((m_nodes, sb), dtype=dH.dtype)
+    Ht = np.empty((m_nodes, sb), dtype=dH.dtype)
+    for s0 in range(0, n, sb):
+        m = min(sb, n - s0)
         for s in range(m):
+            g = dH[s0 + s]
             h = H[s0 + s]
-            for i in range(k):
-                h[i] = T[i, s]
+            for r in range(m_nodes):
+                Gt[r, s] = g[nodes[r]]
+                Ht[r, s] = h[nodes[r]]
+        for a in range(m_nodes):
+            r = m_nodes - 1 - a
+            i = nodes[r]
+            g = Gt[r]
+            _nb_act_grad_vec(g, Ht[r], g, m, act)
+            for s in range(m):
+                dZ[s0 + s, i] = g[s]
+            wi = W[i]
+            dwi = dW[i]
+            for p in range(indptr[i], indptr[i + 1]):
+                j = indices[p]
+                w = wi[j]
+                gj = Gt[slot[j]]
+                for s in range(m):
+                    gj[s] += w * g[s]
+                if want_dw:
+                    hj = Ht[slot[j]]
+                    acc = zero
+                    for s in range(m):
+                        acc += g[s] * hj[s]
+                    dwi[j] += acc
 
 
 _NUMBA_LOCK = threading.Lock()
@@ -431,8 +516,8 @@ def _load_numba_kernels() -> dict[str, Callable[..., Any]]:
     Returns
     -------
     kernels : dict
-        Maps ``"forward"``, ``"backward"`` and ``"sparse_forward"`` to numba
-        dispatchers.
+        Maps ``"forward"``, ``"backward"``, ``"sparse_forward"`` and
+        ``"sparse_backward"`` to numba dispatchers.
     """
     if _NUMBA_KERNELS:
         return _NUMBA_KERNELS
@@ -443,17 +528,20 @@ def _load_numba_kernels() -> dict[str, Callable[..., Any]]:
         _ensure_numba_cache_dir()
         import numba
 
-        global _nb_act, _nb_act_grad
-        _nb_act = numba.njit(inline="always")(_nb_act)
-        _nb_act_grad = numba.njit(inline="always")(_nb_act_grad)
+        global _nb_act, _nb_act_grad, _nb_act_vec, _nb_act_grad_vec
         # Reassociation lets numba vectorize the inner products; no other fast-math
         # flag is used, so NaN and inf propagate as in torch.
         options: dict[str, Any] = {"nogil": True, "fastmath": {"reassoc", "contract"}}
+        _nb_act = numba.njit(inline="always")(_nb_act)
+        _nb_act_grad = numba.njit(inline="always")(_nb_act_grad)
+        _nb_act_vec = numba.njit(inline="always", **options)(_nb_act_vec)
+        _nb_act_grad_vec = numba.njit(inline="always", **options)(_nb_act_grad_vec)
         kernels = {}
         for name, func in (
             ("forward", _nb_forward),
             ("backward", _nb_backward),
             ("sparse_forward", _nb_sparse_forward),
+            ("sparse_backward", _nb_sparse_backward),
         ):
             try:
                 kernels[name] = numba.njit(cache=True, **options)(func)
@@ -531,14 +619,47 @@ def _numba_sparse_forward(
     kernel(
         A.detach().numpy(),
         W.detach().numpy(),
+        graph.nodes,
         graph.indptr,
         graph.indices,
+        graph.slot,
         Hn,
         Zn,
         act,
         store_z,
     )
     return H, Z
+
+
+def _numba_sparse_backward(
+    dH: torch.Tensor,
+    W: torch.Tensor,
+    H: torch.Tensor,
+    graph: SparseGraph,
+    act: int,
+    want_dw: bool,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Run the compiled sparse backward kernel; returns ``dZ`` and ``dW`` (or None).
+
+    ``dW`` is zero off the kept edges.
+    """
+    kernel = (_NUMBA_KERNELS or _load_numba_kernels())["sparse_backward"]
+    dZ = torch.empty_like(dH)
+    dW = torch.zeros_like(W) if want_dw else None
+    kernel(
+        dH.numpy(),
+        W.numpy(),
+        graph.nodes,
+        graph.indptr,
+        graph.indices,
+        graph.slot,
+        H.numpy(),
+        dZ.numpy(),
+        (dW if dW is not None else W).numpy(),
+        act,
+        want_dw,
+    )
+    return dZ, dW
 
 
 # ---------------------------------------------------------------------------------
@@ -614,17 +735,19 @@ def _torch_backward(
 # Sparse graphs for inference.
 # ---------------------------------------------------------------------------------
 
-# Largest fraction of the k (k - 1) / 2 possible edges for which the sparse inference
-# kernel is used instead of the dense one, per dtype. The sparse kernel has a fixed
-# cost (two transposes, about 0.2-0.3 of a dense pass) plus a cost per kept edge; on
-# a dense graph it took 0.8x (float32, k=100) to 1.4-1.8x (k=300, float64) of the
-# dense kernel, and broke even at densities of about 0.5-0.6 (float32) and 0.4-0.5
-# (float64), at k = 100 and 300 and batches of 128 and 10000 rows. The thresholds
-# keep a margin below that, so pruned inference is never slower than dense
-# (benchmarks/bench_inference.py checks it).
+# Largest fraction of the k (k - 1) / 2 possible edges for which the sparse kernels
+# are used instead of the dense ones, per dtype, in training and inference. The
+# sparse kernels have a fixed cost (a pass over all neurons, and gathering the
+# neurons that have an edge into a transposed scratch) plus a cost per kept edge;
+# the dense kernels cost the same whatever the graph. Measured with
+# benchmarks/bench_inference.py (k=30, 100, 300; training steps at 13 inputs and
+# batches of 64-1000 rows, inference at 784 inputs and 128 and 10000 rows, one
+# thread), the sparse path breaks even at densities of about 0.2 (float32) and
+# 0.15 (float64), and gains 1.1-1.6x on graphs of 1 % of the edges; the thresholds
+# keep a margin below break-even.
 _SPARSE_MAX_DENSITY: dict[torch.dtype, float] = {
-    torch.float32: 0.4,
-    torch.float64: 0.35,
+    torch.float32: 0.15,
+    torch.float64: 0.1,
 }
 
 
@@ -652,9 +775,15 @@ class SparseGraph:
         Number of kept edges.
     density : float
         ``n_edges`` over the ``k (k - 1) / 2`` possible edges (1.0 when ``k <= 1``).
+    nodes : ndarray of shape (n_nodes,), dtype=int64
+        The neurons with at least one kept edge, in or out, in increasing order:
+        the only ones the sparse kernels gather (every other neuron is
+        ``act(A[:, i])``).
+    slot : ndarray of shape (k,), dtype=int64
+        Position of each neuron in ``nodes`` (-1 for the others).
     """
 
-    __slots__ = ("k", "indptr", "indices", "n_edges", "density")
+    __slots__ = ("k", "indptr", "indices", "n_edges", "density", "nodes", "slot")
 
     def __init__(self, adjacency: Any) -> None:
         if isinstance(adjacency, torch.Tensor):
@@ -670,6 +799,12 @@ class SparseGraph:
         self.n_edges = int(self.indices.shape[0])
         possible = self.k * (self.k - 1) // 2
         self.density = self.n_edges / possible if possible else 1.0
+        involved = np.zeros(self.k, dtype=bool)
+        involved[rows] = True
+        involved[cols] = True
+        self.nodes = np.flatnonzero(involved).astype(np.int64)
+        self.slot = np.full(self.k, -1, dtype=np.int64)
+        self.slot[self.nodes] = np.arange(self.nodes.shape[0], dtype=np.int64)
 
     def pays_off(self, dtype: torch.dtype) -> bool:
         """Whether the sparse kernel is expected to beat the dense one."""
@@ -824,6 +959,47 @@ class _Recurrence(torch.autograd.Function):
         return dA, dW, None, None, None, None
 
 
+class _SparseRecurrence(torch.autograd.Function):
+    """The recurrence over the kept edges of a :class:`SparseGraph`, as one node.
+
+    The compiled sparse kernels, forward and backward; the gradient of ``W`` is
+    zero off the kept edges.
+    """
+
+    @staticmethod
+    def forward(ctx, A, W, graph, act, return_preact):
+        W = W.detach()
+        H, Z = _numba_sparse_forward(A, W, graph, act, return_preact)
+        ctx.save_for_backward(W, H)
+        ctx.graph = graph
+        ctx.act = act
+        if return_preact:
+            ctx.mark_non_differentiable(Z)
+            return H, Z
+        return H
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, dH, *unused):
+        W, H = ctx.saved_tensors
+        dZ, dW = _numba_sparse_backward(
+            dH.contiguous(), W, H, ctx.graph, ctx.act, ctx.needs_input_grad[1]
+        )
+        dA = dZ if ctx.needs_input_grad[0] else None
+        return dA, dW, None, None, None
+
+
+def _sparse_applies(
+    graph: SparseGraph | None, A: torch.Tensor, use_numba: bool
+) -> bool:
+    """Whether the sparse kernels compute the recurrence of ``A`` over ``graph``."""
+    if graph is None or not use_numba or not graph.pays_off(A.dtype):
+        return False
+    if graph.k != A.shape[1]:
+        raise ValueError(f"graph has k={graph.k} neurons, A has {A.shape[1]} columns.")
+    return True
+
+
 def _use_numba(A: torch.Tensor, backend: str) -> bool:
     """Resolve the backend for ``A``; ``True`` means the compiled CPU kernels."""
     numba_ok = A.device.type == "cpu" and A.dtype in (torch.float32, torch.float64)
@@ -879,6 +1055,7 @@ def recurrence(
     activation: str,
     *,
     mask: torch.Tensor | None = None,
+    graph: SparseGraph | None = None,
     return_preact: bool = False,
     backend: str = "auto",
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
@@ -902,6 +1079,12 @@ def recurrence(
         If given, the weights used are ``W * mask`` and the gradient of ``W`` is
         masked the same way, with no extra autograd node (the adjacency as a float
         or bool tensor). It must be zero on and above the diagonal.
+    graph : SparseGraph, default=None
+        The same adjacency as a :class:`SparseGraph`. When the compiled kernels
+        apply and the graph is sparse enough for it to pay off (see
+        :meth:`SparseGraph.pays_off`), only its kept edges are computed, in the
+        forward and the backward pass (``mask`` is then not read). None: the
+        dense kernels on ``W * mask``.
     return_preact : bool, default=False
         If True, also return the pre-activations ``Z`` (detached).
     backend : {"auto", "numba", "torch"}, default="auto"
@@ -927,10 +1110,21 @@ def recurrence(
     (``torch.no_grad`` or no input requiring grad) nothing is kept for backward.
     """
     W, act, use_numba = _check(A, W, activation, backend)
-    mask = _as_mask(mask, W)
     store_z = bool(return_preact)
+    needs_grad = torch.is_grad_enabled() and (A.requires_grad or W.requires_grad)
+    if _sparse_applies(graph, A, use_numba):
+        assert graph is not None
+        if needs_grad:
+            return _SparseRecurrence.apply(
+                A.contiguous(), W.contiguous(), graph, act, store_z
+            )
+        H, Z = _numba_sparse_forward(
+            A.detach().contiguous(), W.detach().contiguous(), graph, act, store_z
+        )
+        return (H, Z) if Z is not None else H
+    mask = _as_mask(mask, W)
 
-    if not (torch.is_grad_enabled() and (A.requires_grad or W.requires_grad)):
+    if not needs_grad:
         W = W.detach()
         if mask is not None:
             W = W * mask
@@ -994,11 +1188,8 @@ def recurrence_inference(
     store_z = bool(return_preact)
     with torch.no_grad():
         A = A.detach().contiguous()
-        if use_numba and graph is not None and graph.pays_off(A.dtype):
-            if graph.k != A.shape[1]:
-                raise ValueError(
-                    f"graph has k={graph.k} neurons, A has {A.shape[1]} columns."
-                )
+        if _sparse_applies(graph, A, use_numba):
+            assert graph is not None
             H, Z = _numba_sparse_forward(A, W.contiguous(), graph, act, store_z)
         else:
             mask = _as_mask(mask, W)

@@ -9,11 +9,12 @@ outputs::
     z_i = enc_i(x) + sum_{j<i} G[i, j] W[i, j] h_j        h_i = act(z_i)
     y   = dec(h) (+ skip(x))
 
-The recurrence runs in :func:`sklearn_freenets._kernel.recurrence` (a compiled CPU
-kernel with a hand-written backward, or plain torch on other devices). Without
-gradients (``torch.no_grad``, prediction) it runs in
-:func:`sklearn_freenets._kernel.recurrence_inference`, which computes only the kept
-edges once the graph is sparse enough for that to be faster.
+The recurrence runs in :func:`sklearn_freenets._kernel.recurrence` (compiled CPU
+kernels with a hand-written backward, or plain torch on other devices). On the CPU
+a graph sparse enough for it to be faster (:meth:`SparseGraph.pays_off`) is
+computed over its kept edges only, in training and in prediction
+(:func:`sklearn_freenets._kernel.recurrence_inference` without gradients); the
+empty graph is ``act(A)``.
 """
 
 from __future__ import annotations
@@ -39,10 +40,11 @@ from sklearn_freenets._kernel import (
 __all__ = ["FreeNetModule", "initial_adjacency", "n_parameters"]
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
-# Graphs of at most this many topological levels are computed level by level with
-# matrix products (GraphLevels) rather than neuron by neuron: the empty graph has
-# one level; the dense graph has k. From 3 levels on, the compiled kernel is faster
-# (measured at batch 200, k=16..100).
+# Where the sparse kernels do not apply (another device, backend="torch", a graph
+# too dense), graphs of at most this many topological levels are computed level by
+# level with matrix products (GraphLevels) rather than neuron by neuron: the empty
+# graph has one level; the dense graph has k. From 3 levels on, the compiled dense
+# kernel is faster (measured at batch 200, k=16..100).
 _MAX_LEVELS = 2
 INITS = ("glorot", "torch")
 # Smallest pre-activation of every neuron on the training rows after active_start.
@@ -135,9 +137,11 @@ class FreeNetModule(nn.Module):
         Parameter dtype.
     backend : {"auto", "numba", "torch"}, default="auto"
         How the recurrence is computed, see
-        :func:`~sklearn_freenets._kernel.recurrence`. Whatever the backend, a
-        graph of at most ``_MAX_LEVELS`` topological levels (the empty graph, a
-        sparse evolved one) is computed level by level with matrix products
+        :func:`~sklearn_freenets._kernel.recurrence`. Whatever the backend, the
+        empty graph is ``act(A)``. With the compiled kernels, a graph sparse
+        enough for it to pay off is computed over its kept edges only; otherwise
+        a graph of at most ``_MAX_LEVELS`` topological levels is computed level
+        by level with matrix products
         (:func:`~sklearn_freenets._kernel.recurrence_by_levels`).
     init : {"glorot", "torch"}, default="glorot"
         Initialisation of the encoder, decoder and skip map: ``"glorot"`` draws
@@ -168,8 +172,9 @@ class FreeNetModule(nn.Module):
 
     adjacency: torch.Tensor
     skip: nn.Linear | None
-    # Let inference (no gradient) compute only the kept edges when that is faster.
-    _sparse_inference: bool = True
+    # Let the compiled kernels compute only the kept edges (training and inference)
+    # when the graph is sparse enough for that to be faster.
+    _sparse_kernels: bool = True
 
     def __init__(
         self,
@@ -281,7 +286,20 @@ class FreeNetModule(nn.Module):
         cache = self._graph_state()
         weight = self.weight
         levels = cache.levels()
-        if levels.n_levels <= _MAX_LEVELS or preact_cap is not None:
+        graph = (
+            cache.graph() if self._sparse_kernels and A.device.type == "cpu" else None
+        )
+        sparse = (
+            graph is not None
+            and graph.pays_off(weight.dtype)
+            and self.backend != "torch"
+            and A.dtype in (torch.float32, torch.float64)
+        )
+        if (
+            levels.n_levels <= 1
+            or preact_cap is not None
+            or (levels.n_levels <= _MAX_LEVELS and not sparse)
+        ):
             return recurrence_by_levels(
                 A,
                 weight,
@@ -297,12 +315,10 @@ class FreeNetModule(nn.Module):
                 weight,
                 self.activation,
                 mask=cache.mask,
+                graph=graph,
                 return_preact=return_preact,
                 backend=self.backend,
             )
-        graph = (
-            cache.graph() if self._sparse_inference and A.device.type == "cpu" else None
-        )
         return recurrence_inference(
             A,
             weight,

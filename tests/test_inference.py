@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""Tests for pruned inference (``recurrence_inference`` and the module's cache)."""
+"""Tests for the sparse kernels (training and inference) and the module's cache."""
 
 from __future__ import annotations
 
@@ -291,7 +291,7 @@ def test_sparse_switch_off_gives_same_result():
     X = torch.randn(60, 12)
     with torch.no_grad():
         sparse = module(X)
-        module._sparse_inference = False
+        module._sparse_kernels = False
         dense = module(X)
     assert_allclose(sparse.numpy(), dense.numpy(), rtol=1e-4, atol=1e-6)
 
@@ -307,3 +307,74 @@ def test_cuda_inference_matches_cpu():
         out = module(X.cuda())
     assert out.device.type == "cuda"
     assert_allclose(out.cpu().numpy(), expected.numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("density", DENSITIES)
+@pytest.mark.parametrize("n", [7, 150, 300])
+def test_sparse_training_matches_dense(always_sparse, dtype, activation, density, n):
+    """Check the sparse forward and backward against the dense recurrence.
+
+    H, Z and the gradients of A and W (zero off the kept edges) agree; n=300 spans
+    more than one block of samples.
+    """
+    A, W, G = _inputs(n, 37, density, dtype, activation, seed=3)
+    mask = torch.as_tensor(G).to(dtype)
+    grads = []
+    for graph in (None, SparseGraph(G)):
+        A_ = A.clone().requires_grad_()
+        W_ = W.clone().requires_grad_()
+        H, Z = recurrence(
+            A_, W_, activation, mask=mask, graph=graph, return_preact=True
+        )
+        target = torch.linspace(-1, 1, H.numel(), dtype=dtype).reshape(H.shape)
+        (H * target).sum().backward()
+        grads.append((H.detach(), Z, A_.grad, W_.grad))
+    for ref, got in zip(*grads, strict=True):
+        # sums over n rows: float32 rounding grows with n and the values' scale
+        scale = float(ref.abs().max())
+        tol = (
+            {"rtol": 1e-3, "atol": 1e-4 * scale}
+            if dtype == torch.float32
+            else _tol(dtype)
+        )
+        assert_allclose(got.numpy(), ref.numpy(), **tol)
+    assert not grads[1][3].numpy()[~G].any()  # no gradient off the graph
+
+
+def test_sparse_training_only_what_is_needed(always_sparse):
+    """Check that a frozen W (or a leaf A) gets no gradient, and the other does."""
+    A, W, G = _inputs(20, 10, 0.3, torch.float64, "relu")
+    A.requires_grad_()
+    H = recurrence(A, W, "relu", graph=SparseGraph(G))
+    H.sum().backward()
+    assert A.grad is not None and W.grad is None
+
+
+@pytest.mark.parametrize("density, sparse", [(0.05, True), (0.6, False)])
+def test_module_trains_on_the_sparse_path(monkeypatch, density, sparse):
+    """Check that a training step takes the sparse kernels only on a sparse graph.
+
+    The step's gradients match the ones with the sparse kernels switched off.
+    """
+    calls = []
+    original = _kernel._numba_sparse_backward
+
+    def spy(*args):
+        calls.append(1)
+        return original(*args)
+
+    monkeypatch.setattr(_kernel, "_numba_sparse_backward", spy)
+    module = _module(k=40, density=density, dtype="float64")
+    assert module._graph_state().levels().n_levels > 2
+    X = torch.randn(60, 12, dtype=torch.float64)
+    grads = []
+    for switch in (True, False):
+        module._sparse_kernels = switch
+        module.zero_grad()
+        module(X).square().mean().backward()
+        grads.append([p.grad.clone() for p in module.parameters()])
+    assert bool(calls) == sparse
+    for got, ref in zip(*grads, strict=True):
+        assert_allclose(got.numpy(), ref.numpy(), rtol=1e-10, atol=1e-12)
