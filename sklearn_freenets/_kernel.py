@@ -742,12 +742,13 @@ def _torch_backward(
 # the dense kernels cost the same whatever the graph. Measured with
 # benchmarks/bench_inference.py (k=30, 100, 300; training steps at 13 inputs and
 # batches of 64-1000 rows, inference at 784 inputs and 128 and 10000 rows, one
-# thread), the sparse path breaks even at densities of about 0.2 (float32) and
-# 0.15 (float64), and gains 1.1-1.6x on graphs of 1 % of the edges; the thresholds
+# thread), the sparse path breaks even at densities of about 0.1-0.2 (float32,
+# the lower end at small k and large batches) and 0.1-0.15 (float64), and gains
+# 1.1-1.6x on graphs of 1 % of the edges (up to 2.9x at k=300); the thresholds
 # keep a margin below break-even.
 _SPARSE_MAX_DENSITY: dict[torch.dtype, float] = {
-    torch.float32: 0.15,
-    torch.float64: 0.1,
+    torch.float32: 0.08,
+    torch.float64: 0.06,
 }
 
 
@@ -923,14 +924,21 @@ class _Recurrence(torch.autograd.Function):
     """The recurrence as one autograd node (forward plus hand-written backward).
 
     ``mask`` (or None) is multiplied into ``W`` here, and into the gradient of ``W``
-    in the backward, so that masking costs no extra autograd node.
+    in the backward, so that masking costs no extra autograd node. With a
+    :class:`SparseGraph` ``graph`` the compiled sparse kernels compute the kept
+    edges only (``mask`` is not read) and the gradient of ``W`` is zero off them.
     """
 
     @staticmethod
-    def forward(ctx, A, W, mask, act, use_numba, return_preact):
-        Wm = W * mask if mask is not None else W.detach()
-        H, Z = _forward(A, Wm, act, use_numba, return_preact)
+    def forward(ctx, A, W, mask, graph, act, use_numba, return_preact):
+        if graph is not None:
+            Wm = W.detach()
+            H, Z = _numba_sparse_forward(A, Wm, graph, act, return_preact)
+        else:
+            Wm = W * mask if mask is not None else W.detach()
+            H, Z = _forward(A, Wm, act, use_numba, return_preact)
         ctx.save_for_backward(Wm, H, mask)
+        ctx.graph = graph
         ctx.act = act
         ctx.use_numba = use_numba
         if return_preact:
@@ -943,50 +951,23 @@ class _Recurrence(torch.autograd.Function):
     def backward(ctx, dH, *unused):
         W, H, mask = ctx.saved_tensors
         dH = dH.contiguous()
-        if ctx.use_numba:
-            dZ = _numba_backward(dH, W, H, ctx.act)
+        want_dw = ctx.needs_input_grad[1]
+        if ctx.graph is not None:
+            dZ, dW = _numba_sparse_backward(dH, W, H, ctx.graph, ctx.act, want_dw)
         else:
-            dZ = _torch_backward(dH, W, H, ctx.act)
+            if ctx.use_numba:
+                dZ = _numba_backward(dH, W, H, ctx.act)
+            else:
+                dZ = _torch_backward(dH, W, H, ctx.act)
+            dW = None
+            if want_dw:
+                dW = torch.mm(dZ.t(), H)
+                # A mask is strictly lower triangular (see ``recurrence``), so it
+                # also zeroes the diagonal and upper triangle (in place: the strictly
+                # lower part of dW, without a k x k copy per backward pass).
+                dW = dW.mul_(mask) if mask is not None else dW.tril_(-1)
         dA = dZ if ctx.needs_input_grad[0] else None
-        dW = None
-        if ctx.needs_input_grad[1]:
-            dW = torch.mm(dZ.t(), H)
-            # A mask is strictly lower triangular (see ``recurrence``), so it also
-            # zeroes the diagonal and upper triangle.
-            # (in place: the strictly lower part of _graph, without a k x k copy
-            # per backward pass)
-            dW = dW.mul_(mask) if mask is not None else dW.tril_(-1)
-        return dA, dW, None, None, None, None
-
-
-class _SparseRecurrence(torch.autograd.Function):
-    """The recurrence over the kept edges of a :class:`SparseGraph`, as one node.
-
-    The compiled sparse kernels, forward and backward; the gradient of ``W`` is
-    zero off the kept edges.
-    """
-
-    @staticmethod
-    def forward(ctx, A, W, graph, act, return_preact):
-        W = W.detach()
-        H, Z = _numba_sparse_forward(A, W, graph, act, return_preact)
-        ctx.save_for_backward(W, H)
-        ctx.graph = graph
-        ctx.act = act
-        if return_preact:
-            ctx.mark_non_differentiable(Z)
-            return H, Z
-        return H
-
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, dH, *unused):
-        W, H = ctx.saved_tensors
-        dZ, dW = _numba_sparse_backward(
-            dH.contiguous(), W, H, ctx.graph, ctx.act, ctx.needs_input_grad[1]
-        )
-        dA = dZ if ctx.needs_input_grad[0] else None
-        return dA, dW, None, None, None
+        return dA, dW, None, None, None, None, None
 
 
 def _sparse_applies(
@@ -1109,34 +1090,22 @@ def recurrence(
     triangle. Double backward is not supported. When no gradient is needed
     (``torch.no_grad`` or no input requiring grad) nothing is kept for backward.
     """
+    if not (torch.is_grad_enabled() and (A.requires_grad or W.requires_grad)):
+        return recurrence_inference(
+            A,
+            W,
+            activation,
+            mask=mask,
+            graph=graph,
+            return_preact=return_preact,
+            backend=backend,
+        )
     W, act, use_numba = _check(A, W, activation, backend)
+    sparse = graph if _sparse_applies(graph, A, use_numba) else None
+    mask = None if sparse is not None else _as_mask(mask, W)
     store_z = bool(return_preact)
-    needs_grad = torch.is_grad_enabled() and (A.requires_grad or W.requires_grad)
-    if _sparse_applies(graph, A, use_numba):
-        assert graph is not None
-        if needs_grad:
-            return _SparseRecurrence.apply(
-                A.contiguous(), W.contiguous(), graph, act, store_z
-            )
-        H, Z = _numba_sparse_forward(
-            A.detach().contiguous(), W.detach().contiguous(), graph, act, store_z
-        )
-        return (H, Z) if Z is not None else H
-    mask = _as_mask(mask, W)
-
-    if not needs_grad:
-        W = W.detach()
-        if mask is not None:
-            W = W * mask
-        H, Z = _forward(
-            A.detach().contiguous(), W.contiguous(), act, use_numba, store_z
-        )
-        if Z is not None:
-            return H, Z
-        return H
-
     return _Recurrence.apply(
-        A.contiguous(), W.contiguous(), mask, act, use_numba, store_z
+        A.contiguous(), W.contiguous(), mask, sparse, act, use_numba, store_z
     )
 
 

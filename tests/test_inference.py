@@ -352,7 +352,7 @@ def test_sparse_training_only_what_is_needed(always_sparse):
     assert A.grad is not None and W.grad is None
 
 
-@pytest.mark.parametrize("density, sparse", [(0.05, True), (0.6, False)])
+@pytest.mark.parametrize("density, sparse", [(0.03, True), (0.6, False)])
 def test_module_trains_on_the_sparse_path(monkeypatch, density, sparse):
     """Check that a training step takes the sparse kernels only on a sparse graph.
 
