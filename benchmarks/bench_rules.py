@@ -55,7 +55,8 @@ Run: ``python benchmarks/bench_rules.py [--seeds 5] [--small-seeds 3] [--fashion
 [--data ...] [--methods ...]``; ``--report`` only rewrites the report from the
 cells; ``--retime`` reruns the selected cells of earlier runs that have no
 paired timing (their scores do not change: every fit is seeded), appending the
-new cell, which replaces the old one.
+new cell, which replaces the old one; ``--rerun`` reruns the selected cells
+whatever they hold (after a change to the library).
 """
 
 from __future__ import annotations
@@ -467,6 +468,12 @@ def main() -> None:
         help="rerun the selected cells that have no paired timing (same scores: "
         "the fits are seeded), to pair their time with a fit of none",
     )
+    parser.add_argument(
+        "--rerun",
+        action="store_true",
+        help="rerun the selected cells even when done (after a change to the "
+        "library; the new cell replaces the old one)",
+    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     cells_path = OUT / "cells.jsonl"
@@ -487,7 +494,7 @@ def main() -> None:
                         and done is not None
                         and "none_fit_seconds" not in done
                     )
-                    if done is not None and not retime:
+                    if done is not None and not (retime or args.rerun):
                         continue
                     cell = run_cell(data, method, seed)
                     cells[(data, method, seed)] = cell

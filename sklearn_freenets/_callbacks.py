@@ -68,6 +68,14 @@ class DivergenceGuard(Callback):
         self.snapshot_, self.live_ = [], []  # do not keep (or pickle) the copies
 
 
+def _graph_changed(row: Any) -> bool:
+    """Whether a FreeEvolve round of this history row changed the graph."""
+    rounds = list(row.get(History.FREE_EVOLVE_EARLY, ()))
+    if History.FREE_EVOLVE in row:
+        rounds.append(row[History.FREE_EVOLVE])
+    return any(record["changed"] for record in rounds)
+
+
 class ConvergenceStopping(Callback):
     """Stop when training stops improving: scikit-learn's MLP rule, after evolution.
 
@@ -80,11 +88,10 @@ class ConvergenceStopping(Callback):
     ``n_iter_no_change`` epochs in a row count.
 
     The best loss, score and state are those of every epoch of the run. The count
-    starts only after FreeEvolve (``evolution``) has settled: the epochs up to
-    and including the one whose round settles it never count, so training
-    never stops before evolution settles, and stops ``n_iter_no_change + 1``
-    epochs after it at the earliest. Without ``evolution`` this is exactly the
-    MLP's rule.
+    restarts after every epoch in which a FreeEvolve round (``evolution``)
+    changed the graph, so training stops ``n_iter_no_change + 1`` epochs after
+    the last change at the earliest; rounds that change nothing do not hold it
+    back. Without ``evolution`` this is exactly the MLP's rule.
 
     Parameters
     ----------
@@ -98,8 +105,8 @@ class ConvergenceStopping(Callback):
     score : callable or None
         ``score(net, validation) -> float``, higher is better; with ``validation``.
     evolution : FreeEvolve or None
-        The run's FreeEvolve callback, asked ``settled(net)`` after each epoch
-        (it runs before this callback).
+        The run's FreeEvolve callback, if any (it runs before this callback and
+        records its rounds in the epoch's history row).
     """
 
     def __init__(
@@ -122,7 +129,6 @@ class ConvergenceStopping(Callback):
         self.best_epoch_: int | None = None
         self.no_improvement_count_ = 0
         self.best_state_: dict | None = None
-        self.counting_ = self.evolution is None or self.evolution.settled(net)
 
     def on_epoch_end(self, net: Any, phase: str | None = None, **kwargs: Any) -> None:
         if phase == "polish":
@@ -147,9 +153,8 @@ class ConvergenceStopping(Callback):
             if loss < self.best_loss_:
                 self.best_loss_ = loss
                 self.best_epoch_ = len(net.history)
-        if not self.counting_:
+        if self.evolution is not None and _graph_changed(net.history[-1]):
             self.no_improvement_count_ = 0
-            self.counting_ = self.evolution.settled(net)
         if self.no_improvement_count_ > self.n_iter_no_change:
             raise StopTraining("converged")
 

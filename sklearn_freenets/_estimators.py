@@ -658,6 +658,8 @@ class _BaseFreeNet(BaseEstimator):
                 epsilon=self.epsilon,
                 max_rounds=self.evolve_rounds,
                 every=self.evolve_every,
+                # partial_fit: a round every evolve_every calls, whatever their size
+                min_steps=None if incremental else self.evolve_every_batches,
                 since=0 if incremental else since,
                 max_samples=self.evolve_max_samples,
                 random_state=self._seed,
@@ -958,14 +960,21 @@ k : int, default=100
         Epochs between FreeEvolve rounds: a round runs after epochs
         ``evolve_every``, ``2 * evolve_every``, ... of a fit, until
         ``evolve_rounds`` rounds have run or ``evolve_patience`` rounds in a row
-        changed nothing (evolution has *settled*). The stopping criterion counts
-        only epochs after that. For :meth:`partial_fit`, every
-        ``evolve_every``-th call ends with a round.
+        changed nothing (evolution has *settled*). The stopping criterion
+        restarts its count after each epoch whose round changed the graph. For
+        :meth:`partial_fit`, every ``evolve_every``-th call ends with a round.
     evolve_every_batches : int or None, default=20
-        Also run a round after every ``evolve_every_batches``-th mini-batch of
-        the first epoch (the paper evolves per iteration; activity changes
-        fastest early on); None: none. These rounds count toward
-        ``evolve_rounds``; with fewer batches in an epoch, none runs.
+        Mini-batches between FreeEvolve rounds early on, and the fewest between
+        any two. With at least this many mini-batches per epoch, a round also
+        runs after every ``evolve_every_batches``-th mini-batch of the first
+        epoch (the paper evolves per iteration; activity changes fastest early
+        on); these rounds count toward ``evolve_rounds``. With fewer (small
+        data), the epoch rounds are spaced to keep this many mini-batches
+        between them: every ``ceil(evolve_every_batches / batches per epoch)``
+        epochs if that is more than ``evolve_every``, and at most as many as fit
+        in the ``evolve_rounds * evolve_every`` epochs of the schedule (so 3
+        rounds, 20 epochs apart, when an epoch is one mini-batch). None: neither,
+        a round every ``evolve_every`` epochs whatever the data.
     evolve_patience : int, default=3
         Rounds in a row without a change after which evolution settles (1: the
         first unchanged round ends it).
@@ -1201,10 +1210,10 @@ _NOTES = """\
 Training stops as scikit-learn's MLP does: after ``max_epochs`` epochs, or once
     more than ``n_iter_no_change`` epochs in a row did not improve the training
     loss (or, with ``early_stopping``, the validation score) by ``tol``, with
-    one difference: FreeEvolve rounds run every ``evolve_every`` epochs until
-    evolution settles, and the epochs up to and including the one whose round
-    settles it never count, so a fit runs at least ``n_iter_no_change + 1``
-    epochs past the last round. The best loss or score (and, with
+    one difference: the count restarts after each epoch whose FreeEvolve round
+    changed the graph, so a fit runs at least ``n_iter_no_change + 1`` epochs
+    past the last change (rounds that change nothing do not hold it back, and
+    the fit may end before evolution settles). The best loss or score (and, with
     ``early_stopping``, the weights restored) is that of the best epoch of the
     whole fit. If the loss becomes NaN or infinite, training stops with a
     :class:`~sklearn.exceptions.ConvergenceWarning` and keeps the weights from

@@ -785,13 +785,14 @@ class FreeEvolve(Callback):
     """skorch callback that evolves a FreeNet's topology during training.
 
     Schedule: a round runs at the end of every ``every``-th epoch counted from
-    history row ``since`` (so ``every=5``: after epochs 5, 10, ...), until
-    ``max_rounds`` rounds have run since then or the last ``patience`` rounds
-    changed nothing; from then on evolution has *settled*. Every epoch records
-    in the history whether evolution has settled (``evolution_settled``), for
-    the record: the stopping criterion does not wait for it, so a fit may end
-    before evolution settles. (:class:`EarlyFreeEvolve` adds rounds within the
-    first epoch.)
+    history row ``since`` (so ``every=5``: after epochs 5, 10, ...; on small
+    data ``min_steps`` spaces them further), until ``max_rounds`` rounds have
+    run since then or the last ``patience`` rounds changed nothing; from then
+    on evolution has *settled*. Every epoch records in the history whether
+    evolution has settled (``evolution_settled``), for the record: the
+    stopping criterion does not wait for it (it restarts its count after each
+    epoch whose rounds changed the graph), so a fit may end before evolution
+    settles. (:class:`EarlyFreeEvolve` adds rounds within the first epoch.)
 
     A round records the activity of every neuron (pre-activation > 0) on the
     training rows, or on a seeded random subsample of at most ``max_samples``
@@ -816,6 +817,15 @@ class FreeEvolve(Callback):
         Most rounds to run (counted from history row ``since``).
     every : int, default=5
         Epochs between rounds.
+    min_steps : int or None, default=None
+        Fewest optimizer steps (mini-batches) between rounds: on data of fewer
+        than ``min_steps / every`` mini-batches per epoch, a round runs every
+        ``ceil(min_steps / batches_per_epoch)`` epochs instead, and at most as
+        many rounds as fit in the ``max_rounds * every`` epochs the schedule
+        spans (a round sees the net only after the weights have moved; on small
+        data consecutive epochs are a step or two apart). None: every ``every``
+        epochs, whatever the data. The schedule of a fit is in ``every_`` and
+        ``max_rounds_``.
     since : int, default=0
         History rows before this one (earlier fits, for a warm start) neither
         count as epochs of the schedule nor their rounds toward ``max_rounds``.
@@ -857,6 +867,7 @@ class FreeEvolve(Callback):
         epsilon: float,
         max_rounds: int,
         every: int = 5,
+        min_steps: int | None = None,
         since: int = 0,
         max_samples: int | None = 20000,
         random_state: int = 0,
@@ -872,6 +883,7 @@ class FreeEvolve(Callback):
         self.epsilon = epsilon
         self.max_rounds = max_rounds
         self.every = every
+        self.min_steps = min_steps
         self.since = since
         self.max_samples = max_samples
         self.random_state = random_state
@@ -891,6 +903,7 @@ class FreeEvolve(Callback):
 
     def on_train_begin(self, net: Any, X: Any = None, **kwargs: Any) -> None:
         self.data_ = X
+        self.every_, self.max_rounds_ = self._schedule(net, X)
         self.gate_ = self.gate if self.gated else None
         if self.gated and self.gate is None and X is not None and not self.settled(net):
             self.gate_ = self._hold_out(X)
@@ -921,6 +934,16 @@ class FreeEvolve(Callback):
         self._release()
         self.data_ = None  # do not keep (or pickle) a reference to the training data
 
+    def _schedule(self, net: Any, data: Any) -> tuple[int, int]:
+        """Epochs between rounds and most rounds of this fit (see ``min_steps``)."""
+        if self.min_steps is None or data is None or len(data) == 0:
+            return self.every, self.max_rounds
+        per_epoch = self._steps_per_epoch(net, data)
+        every = max(self.every, -(-self.min_steps // per_epoch))
+        if every == self.every:
+            return self.every, self.max_rounds
+        return every, max(1, -(-self.max_rounds * self.every // every))
+
     def rounds(self, net: Any) -> list[dict[str, Any]]:
         """The records of the rounds run since history row ``since``."""
         return round_records(net.history, self.since)
@@ -928,7 +951,7 @@ class FreeEvolve(Callback):
     def settled(self, net: Any) -> bool:
         """Whether no further round will run (limit reached or last rounds idle)."""
         done = self.rounds(net)
-        if len(done) >= self.max_rounds:
+        if len(done) >= getattr(self, "max_rounds_", self.max_rounds):
             return True
         last = done[-self.patience :]
         return len(last) >= self.patience and not any(r["changed"] for r in last)
@@ -936,7 +959,8 @@ class FreeEvolve(Callback):
     def on_epoch_end(self, net: Any, phase: str | None = None, **kwargs: Any) -> None:
         epoch = len(net.history) - self.since
         settled = self.settled(net)
-        if phase != "polish" and epoch % self.every == 0 and not settled:
+        every = getattr(self, "every_", self.every)
+        if phase != "polish" and epoch % every == 0 and not settled:
             net.history.record(History.FREE_EVOLVE, self.run_round(net, self.data_))
             settled = self.settled(net)
         if settled and self.gate_ is not None:
@@ -989,7 +1013,8 @@ class FreeEvolve(Callback):
         stats = counts.stats(module.weight.detach().cpu().numpy())
         if getattr(_resolve(self.rule), "needs_gradient", False):
             stats = replace(stats, edge_gradient=self.edge_gradient(net, data, n_done))
-        stats = replace(stats, progress=n_done / max(1, self.max_rounds))
+        max_rounds = getattr(self, "max_rounds_", self.max_rounds)
+        stats = replace(stats, progress=n_done / max(1, max_rounds))
         clock.lap("statistics")
         G = module.adjacency.cpu().numpy().copy()
         step = apply_rule(self.rule, G, stats, self.epsilon)

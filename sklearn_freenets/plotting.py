@@ -750,7 +750,8 @@ def plot_edge_changes(estimator: Any, *, ax: Axes | None = None) -> Axes:
     >>> from sklearn_freenets.plotting import plot_edge_changes
     >>> X, y = load_iris(return_X_y=True)
     >>> clf = FreeNetClassifier(k=8, max_epochs=4, n_iter_no_change=np.inf,
-    ...                         evolve_rounds=2, evolve_every=1, lr=1e-2,
+    ...                         evolve_rounds=2, evolve_every=1,
+    ...                         evolve_every_batches=None, lr=1e-2,
     ...                         random_state=0).fit(X, y)
     >>> ax = plot_edge_changes(clf)
     >>> len(ax.containers[0]) == len(clf.evolution_history_)
@@ -881,7 +882,8 @@ def plot_coactivation_distributions(
     >>> from sklearn_freenets.plotting import plot_coactivation_distributions
     >>> X, y = load_iris(return_X_y=True)
     >>> clf = FreeNetClassifier(k=8, max_epochs=4, n_iter_no_change=np.inf,
-    ...                         evolve_rounds=2, evolve_every=1, lr=1e-2,
+    ...                         evolve_rounds=2, evolve_every=1,
+    ...                         evolve_every_batches=None, lr=1e-2,
     ...                         random_state=0).fit(X, y)
     >>> axes = plot_coactivation_distributions(clf)
     >>> [a.get_xlabel() for a in axes]
@@ -999,7 +1001,8 @@ def plot_edges_over_training(
     >>> from sklearn_freenets.plotting import plot_edges_over_training
     >>> X, y = load_iris(return_X_y=True)
     >>> clf = FreeNetClassifier(k=8, max_epochs=4, n_iter_no_change=np.inf,
-    ...                         evolve_rounds=2, evolve_every=1, lr=1e-2,
+    ...                         evolve_rounds=2, evolve_every=1,
+    ...                         evolve_every_batches=None, lr=1e-2,
     ...                         random_state=0).fit(X, y)
     >>> ax = plot_edges_over_training(clf)
     >>> ax.get_xlabel()

@@ -28,6 +28,7 @@ FAST = dict(
     lr=1e-2,
     evolve_rounds=2,
     evolve_every=1,
+    evolve_every_batches=None,  # a round after every epoch, also on small data
     random_state=0,
 )
 

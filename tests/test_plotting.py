@@ -41,7 +41,13 @@ ESTIMATOR_PLOTS = [
 
 # A fixed budget of 6 epochs with up to 3 FreeEvolve rounds, one after each of
 # the first epochs (epochs 1, 2, 3 unless evolution settles sooner).
-SCHEDULE = dict(max_epochs=6, n_iter_no_change=np.inf, evolve_rounds=3, evolve_every=1)
+SCHEDULE = dict(
+    max_epochs=6,
+    n_iter_no_change=np.inf,
+    evolve_rounds=3,
+    evolve_every=1,
+    evolve_every_batches=None,  # a round after every epoch, also on small data
+)
 
 
 # ------------------------------------------------------------------ fixtures
@@ -255,6 +261,7 @@ def test_regressor_is_supported():
         n_iter_no_change=np.inf,
         evolve_rounds=2,
         evolve_every=1,
+        evolve_every_batches=None,
         lr=1e-2,
         random_state=0,
     ).fit(X[:200], (y[:200] - y.mean()) / y.std())
@@ -579,6 +586,7 @@ def evolve_val_fit(digits300):
         epsilon=0.5,
         evolve_rounds=3,
         evolve_every=2,
+        evolve_every_batches=None,
         random_state=0,
     ).fit(*digits300)
 
@@ -667,6 +675,7 @@ def test_plot_validation_curves_regressor(fcnn_val_fit):
         n_iter_no_change=np.inf,
         evolve_rounds=2,
         evolve_every=3,
+        evolve_every_batches=None,
         lr=1e-2,
         random_state=0,
     ).fit(X[:200], (y[:200] - y.mean()) / y.std())
@@ -695,6 +704,7 @@ def test_plot_validation_curves_warm_start_epochs():
         n_iter_no_change=np.inf,
         evolve_rounds=4,
         evolve_every=1,
+        evolve_every_batches=None,
         initial_graph="dense",
         epsilon=0.5,
         lr=1e-2,

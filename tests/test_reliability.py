@@ -26,7 +26,14 @@ from sklearn_freenets import FreeNetClassifier, FreeNetRegressor
 from sklearn_freenets._estimators import _BaseFreeNet
 
 ESTIMATORS = [FreeNetClassifier, FreeNetRegressor]
-FAST = dict(k=8, max_epochs=4, n_iter_no_change=np.inf, random_state=0)
+# a round after every epoch, also on these small sets
+FAST = dict(
+    k=8,
+    max_epochs=4,
+    n_iter_no_change=np.inf,
+    evolve_every_batches=None,
+    random_state=0,
+)
 
 
 @pytest.fixture(autouse=True)

@@ -193,8 +193,14 @@ def iris():
 
 
 def _fit(X, y, **params):
+    # a round after every epoch, also on iris's one mini-batch per epoch
     base = dict(
-        k=8, max_epochs=6, n_iter_no_change=np.inf, evolve_every=1, random_state=0
+        k=8,
+        max_epochs=6,
+        n_iter_no_change=np.inf,
+        evolve_every=1,
+        evolve_every_batches=None,
+        random_state=0,
     )
     return FreeNetClassifier(**{**base, **params}).fit(X, y)
 
@@ -214,6 +220,7 @@ def _fit_one_round_dead_start(X, y, **params):
         initial_graph="dense",
         evolve_rounds=1,
         evolve_every=1,
+        evolve_every_batches=None,
         n_iter_no_change=np.inf,
         random_state=0,
         net_params={"callbacks": [_KillFirstThree()]},

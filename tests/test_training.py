@@ -96,12 +96,12 @@ def test_stops_when_loss_stops_improving(Estimator):
         est.fit(X, y)
     curve = est.loss_curve_
     assert est.n_iter_ == len(curve) < est.max_epochs
-    settled = est.evolution_history_[-1]["epoch"]
-    # replay the rule: the MLP's, counting from the epoch after evolution settled
+    changed = {r["epoch"] for r in est.evolution_history_ if r["changed"]}
+    # replay the rule: the MLP's, the count restarting after each graph change
     best, count, stop = np.inf, 0, None
     for epoch, loss in enumerate(curve, start=1):
         count = count + 1 if loss > best - est.tol else 0
-        if epoch <= settled:
+        if epoch in changed:
             count = 0
         best = min(best, loss)
         if count > est.n_iter_no_change:
@@ -130,26 +130,73 @@ def test_cap_reached_warns_also_with_fixed_budget(Estimator):
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
-def test_no_stop_before_evolution_settles(Estimator):
-    """Check that epochs up to the one where FreeEvolve settles never count."""
+def test_count_restarts_after_each_graph_change(Estimator):
+    """Check that training stops n_iter_no_change + 1 epochs after the last change.
+
+    tol=1: no epoch after the first improves, so only the rounds that changed the
+    graph hold training back; the MLP would stop after epoch 4.
+    """
     X, y = _xy(Estimator)
-    # tol=1: no epoch after the first improves, so training stops n_iter_no_change
-    # + 1 epochs after evolution settled
     est = Estimator(
         k=8,
         tol=1.0,
         n_iter_no_change=2,
         evolve_every=3,
+        evolve_every_batches=None,
         evolve_rounds=4,
-        epsilon=0.5,
+        epsilon=0.9,  # wire pairs whose activities correlate above 0.1
         initial_graph="empty",
         random_state=0,
     ).fit(X, y)
-    settled = est.evolution_history_[-1]["epoch"]
-    assert settled >= 6  # rounds after epochs 3, 6, ...: the MLP would stop at 4
-    assert est.net_.history[settled - 1]["evolution_settled"]
-    assert not est.net_.history[settled - 2]["evolution_settled"]
-    assert est.n_iter_ == settled + 3
+    changed = [r["epoch"] for r in est.evolution_history_ if r["changed"]]
+    assert changed and changed[-1] >= 3  # rounds after epochs 3, 6, ...
+    assert est.n_iter_ == changed[-1] + 3 > 4
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_unchanged_rounds_do_not_hold_training(Estimator):
+    """Check that rounds that change nothing let training stop as the MLP's does,
+    before evolution settles."""
+    X, y = _xy(Estimator)
+    est = Estimator(
+        k=8,
+        tol=1.0,
+        n_iter_no_change=2,
+        evolve_every=1,
+        evolve_every_batches=None,
+        evolve_rounds=10,
+        evolve_patience=10,
+        epsilon=1e-3,  # nothing co-fires on 99.9 % of the rows: no change
+        initial_graph="empty",
+        random_state=0,
+    ).fit(X, y)
+    assert not any(r["changed"] for r in est.evolution_history_)
+    assert est.n_iter_ == 4
+    assert not est.net_.history[-1]["evolution_settled"]
+
+
+@pytest.mark.parametrize("epochs, rounds", [(45, 2), (100, 3)])
+def test_rounds_keep_their_minibatches_apart_on_small_data(epochs, rounds):
+    """Check the spacing of rounds when an epoch is one mini-batch.
+
+    With evolve_every_batches=20 a round runs every 20 epochs, and at most as many
+    as fit in the schedule's evolve_rounds * evolve_every = 60 epochs.
+    """
+    X, y = _xy(FreeNetClassifier, n=150)
+    clf = FreeNetClassifier(
+        k=8,
+        epsilon=0.5,
+        max_epochs=epochs,
+        n_iter_no_change=np.inf,
+        evolve_patience=5,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert clf.net_.batch_size >= 150  # one mini-batch per epoch
+    assert [r["epoch"] for r in clf.evolution_history_] == [20, 40, 60][:rounds]
+    assert clf.net_.history[-1]["evolution_settled"] == (rounds == 3)
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)

@@ -179,6 +179,7 @@ def test_polish_keeps_evolve_rounds_in_gradient_epochs():
         max_epochs=2,
         evolve_rounds=5,
         evolve_every=2,
+        evolve_every_batches=None,
         polish_epochs=4,
         random_state=0,
         **_FIXED,
