@@ -29,6 +29,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer, LabelEncoder
 from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -1278,6 +1279,18 @@ class FreeNetClassifier(ClassifierMixin, _BaseFreeNet):
     Parameters
     ----------
     {parameters}
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into each row's ``sample_weight`` as
+        scikit-learn's classifiers do, so they weight everything the sample
+        weights weight: the loss, FreeEvolve's activity statistics and the
+        validation score of ``early_stopping``. A dict maps class labels to
+        weights (1 for the labels it leaves out); ``"balanced"`` gives class
+        ``c`` the weight ``n_samples / (n_classes * n_samples_of_c)``, from the
+        ``y`` of each ``fit``; with multilabel targets, ``"balanced"`` per label,
+        multiplied over the labels (a dict is refused there). Not
+        ``"balanced"`` with :meth:`partial_fit` (one call's class frequencies are
+        not the data's): compute the weights once and pass a dict. None: every
+        class weighs 1.
 
     Attributes
     ----------
@@ -1312,6 +1325,119 @@ class FreeNetClassifier(ClassifierMixin, _BaseFreeNet):
         tol_default="1e-4",
         score="accuracy",
     )
+
+    _parameter_constraints: dict = {
+        **_BaseFreeNet._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        k=100,
+        *,
+        epsilon=0.25,
+        evolve_rounds=60,
+        evolve_every=1,
+        evolve_every_batches=20,
+        evolve_patience=3,
+        rule="phi",
+        revive_dead=False,
+        activation="relu",
+        initial_graph="empty",
+        skip=False,
+        max_epochs=200,
+        batch_size="auto",
+        lr="auto",
+        alpha=1e-3,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        evolve_max_samples=10000,
+        dtype="float32",
+        random_state=None,
+        device="cpu",
+        n_threads="auto",
+        verbose=0,
+        warm_start=False,
+        net_params=None,
+        lr_schedule="constant",
+        polish_epochs=0,
+        init="glorot",
+        keep_best=False,
+        class_weight=None,
+    ):
+        super().__init__(
+            k,
+            epsilon=epsilon,
+            evolve_rounds=evolve_rounds,
+            evolve_every=evolve_every,
+            evolve_every_batches=evolve_every_batches,
+            evolve_patience=evolve_patience,
+            rule=rule,
+            revive_dead=revive_dead,
+            activation=activation,
+            initial_graph=initial_graph,
+            skip=skip,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            lr=lr,
+            alpha=alpha,
+            tol=tol,
+            n_iter_no_change=n_iter_no_change,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            evolve_max_samples=evolve_max_samples,
+            dtype=dtype,
+            random_state=random_state,
+            device=device,
+            n_threads=n_threads,
+            verbose=verbose,
+            warm_start=warm_start,
+            net_params=net_params,
+            lr_schedule=lr_schedule,
+            polish_epochs=polish_epochs,
+            init=init,
+            keep_best=keep_best,
+        )
+        self.class_weight = class_weight
+
+    def _validate_input(
+        self, X, y, sample_weight, *, first: bool, incremental: bool, classes=None
+    ):
+        X, y, w = super()._validate_input(
+            X, y, sample_weight, first=first, incremental=incremental, classes=classes
+        )
+        if self.class_weight is not None:
+            w = w * self._class_weights(y, incremental=incremental)
+        return X, y, w
+
+    def _class_weights(self, y, *, incremental: bool) -> np.ndarray:
+        """Each row's weight from ``class_weight`` (``y`` encoded), as scikit-learn's
+        classifiers compute it: ``"balanced"`` gives class ``c`` the weight
+        ``n_samples / (n_classes * count(c))``; a dict maps labels to weights (1
+        for the labels it leaves out); multilabel targets take ``"balanced"``
+        per label, the weights multiplied over the labels."""
+        if incremental and self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported for partial_fit: the "
+                "class frequencies of one call are not those of the data. Compute "
+                "the weights once, e.g. compute_class_weight('balanced', "
+                "classes=classes, y=y) on a large enough sample of the targets, and "
+                "pass them as a dict"
+            )
+        if self._multilabel:
+            if self.class_weight != "balanced":
+                raise ValueError(
+                    "class_weight as a dict is for single-label targets; with "
+                    "multilabel targets use class_weight='balanced' (or "
+                    "sample_weight)"
+                )
+            return compute_sample_weight("balanced", y.astype(np.int64))
+        per_class = compute_class_weight(
+            self.class_weight, classes=self.classes_, y=self.classes_[y]
+        )
+        return per_class[y]
 
     def _make_criterion(self) -> type[torch.nn.Module]:
         if self._multilabel:

@@ -19,6 +19,7 @@ EXAMPLES = sorted(EXAMPLES_DIR.glob("plot_*.py"))
 
 # A line (substring) that each example prints once it has done its work.
 EXPECTED_OUTPUT = {
+    "plot_class_weight.py": 'class_weight="balanced": balanced accuracy',
     "plot_evolution_fashion_mnist.py": "FCNN test accuracy:",
     "plot_grid_search_neurons.py": "best k:",
     "plot_dask_grid_search.py": "best k:",
