@@ -12,7 +12,8 @@ same k, same training, same seed). Methods:
   neurons' activities, so busy neurons are not wired for being busy), at the
   default epsilon 0.25 (add when phi > 0.75) and at 0.1, 0.5 and 0.75;
 - ``rigl eps=0.1``: ``rule="rigl"`` (RigL: 10 % of the possible edges, grown by
-  the loss gradient, swapped by weight magnitude);
+  the loss gradient, swapped by weight magnitude); ``rigl eps=0.3`` and ``0.6``:
+  30 % and 60 % of them;
 - ``gated ...``: the rule inside ``GatedRule`` (a round's change kept only if
   a paired branch lowers the held-out loss by 2 standard errors; ``margin=0``:
   does not raise it);
@@ -88,6 +89,8 @@ METHODS = {
     "phi eps=0.75": {"rule": "phi", "epsilon": 0.75},
     "phi eps=0.1": {"rule": "phi", "epsilon": 0.1},
     "rigl eps=0.1": {"rule": "rigl", "epsilon": 0.1},
+    "rigl eps=0.3": {"rule": "rigl", "epsilon": 0.3},
+    "rigl eps=0.6": {"rule": "rigl", "epsilon": 0.6},
     "gated margin=0 paper": {"rule": GatedRule("paper", margin=0)},
     "gated margin=0 phi eps=0.75": {
         "rule": GatedRule("phi", margin=0),
