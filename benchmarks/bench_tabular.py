@@ -637,17 +637,6 @@ def cell_path(out: Path, dataset: str, model: str, mode: str) -> Path:
 JSONL = "cells.jsonl"
 
 
-def read_cell(out: Path, dataset: str, model: str, mode: str) -> dict | None:
-    """The stored cell of this key (a file per cell, or a line of cells.jsonl)."""
-    path = cell_path(out, dataset, model, mode)
-    if path.exists():
-        return json.loads(path.read_text())
-    for cell in reversed(_jsonl_cells(out)):
-        if (cell["dataset"], cell["model"], cell["mode"]) == (dataset, model, mode):
-            return cell
-    return None
-
-
 def write_cell(out: Path, cell: dict[str, Any], jsonl: bool) -> None:
     """Store a finished cell: its own file, or a line appended to cells.jsonl."""
     if not jsonl:
@@ -846,15 +835,20 @@ def run_block(
 
 
 # ------------------------------------------------------------------ aggregate
-def load_cells(out: Path) -> list[dict[str, Any]]:
-    """Every cell of ``out``: the cell files, then cells.jsonl (latest line wins)."""
+def stored_cells(out: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """Every cell of ``out`` by (dataset, model, mode): the cell files, then
+    cells.jsonl (a later line replaces an earlier cell of the same key)."""
     files = [
         json.loads(p.read_text()) for p in sorted((out / "cells").glob("*__*__*.json"))
     ]
-    latest = {
+    return {
         (c["dataset"], c["model"], c["mode"]): c for c in [*files, *_jsonl_cells(out)]
     }
-    return list(latest.values())
+
+
+def load_cells(out: Path) -> list[dict[str, Any]]:
+    """Every cell of ``out`` (see :func:`stored_cells`)."""
+    return list(stored_cells(out).values())
 
 
 def _fmt(value: float | None, spec: str = ".4f") -> str:
@@ -1268,11 +1262,12 @@ def main(argv: list[str] | None = None) -> int:
         models.remove("realmlp")
     modes = ["idle"] if args.no_busy else ["idle", "busy"]
 
+    stored = stored_cells(out)  # the cells done before this run, read once
     # refuse to mix cells of another setting into this folder
     for dataset in datasets:
         for model in models:
             for mode in modes:
-                cell = None if args.force else read_cell(out, dataset, model, mode)
+                cell = None if args.force else stored.get((dataset, model, mode))
                 if cell is not None:
                     old = cell.get("setting", {})
                     new = cell_setting(mode, n_folds, busy_folds)
@@ -1293,11 +1288,7 @@ def main(argv: list[str] | None = None) -> int:
     for dataset in datasets:
         data = None
         for mode in modes:
-            todo = [
-                m
-                for m in models
-                if args.force or read_cell(out, dataset, m, mode) is None
-            ]
+            todo = [m for m in models if args.force or (dataset, m, mode) not in stored]
             if not todo:
                 print(f"# {dataset} {mode}: all cells present, skipped", flush=True)
                 continue

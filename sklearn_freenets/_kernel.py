@@ -981,9 +981,14 @@ def _sparse_applies(
     return True
 
 
+def _numba_fits(A: torch.Tensor) -> bool:
+    """Whether the compiled CPU kernels can take ``A`` (float32/64 on the CPU)."""
+    return A.device.type == "cpu" and A.dtype in (torch.float32, torch.float64)
+
+
 def _use_numba(A: torch.Tensor, backend: str) -> bool:
     """Resolve the backend for ``A``; ``True`` means the compiled CPU kernels."""
-    numba_ok = A.device.type == "cpu" and A.dtype in (torch.float32, torch.float64)
+    numba_ok = _numba_fits(A)
     if backend == "torch":
         return False
     if backend == "numba":

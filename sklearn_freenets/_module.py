@@ -31,6 +31,7 @@ from sklearn_freenets._kernel import (
     ACTIVATIONS,
     GraphLevels,
     SparseGraph,
+    _numba_fits,
     apply_activation,
     recurrence,
     recurrence_by_levels,
@@ -286,15 +287,9 @@ class FreeNetModule(nn.Module):
         cache = self._graph_state()
         weight = self.weight
         levels = cache.levels()
-        graph = (
-            cache.graph() if self._sparse_kernels and A.device.type == "cpu" else None
-        )
-        sparse = (
-            graph is not None
-            and graph.pays_off(weight.dtype)
-            and self.backend != "torch"
-            and A.dtype in (torch.float32, torch.float64)
-        )
+        numba = self.backend != "torch" and _numba_fits(A)
+        graph = cache.graph() if self._sparse_kernels and numba else None
+        sparse = graph is not None and graph.pays_off(weight.dtype)
         if (
             levels.n_levels <= 1
             or preact_cap is not None
