@@ -943,8 +943,11 @@ def aggregate(out: Path) -> str:
         "| data set | n | d | task | freenet | mlp | hgb | realmlp | fn - mlp "
         "| time fn/mlp idle | time fn/mlp busy |"
     )
+    small = any(name.startswith("r:") for name in names)
     lines = [
-        "# FreeNets on tabular data",
+        "# FreeNets on small real tabular data"
+        if small
+        else "# FreeNets on tabular data",
         "",
         "Mean CV score (accuracy / R^2) ± std (ddof=0) over the folds; "
         f"{_n_folds(records)}. "

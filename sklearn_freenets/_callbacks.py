@@ -122,6 +122,8 @@ class ConvergenceStopping(Callback):
         self.validation = validation
         self.score = score
         self.evolution = evolution
+        # whether the run scores held-out rows (kept after they are dropped)
+        self.validated = validation is not None
 
     def on_train_begin(self, net: Any, **kwargs: Any) -> None:
         self.best_loss_ = np.inf

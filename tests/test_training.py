@@ -73,7 +73,7 @@ def test_iris_with_defaults():
 def test_auto_batch_size(Estimator):
     """Check that batch_size='auto' is min(200, n_samples), an int is capped at n."""
     X, y = _xy(Estimator, n=300)
-    params = dict(k=4, max_epochs=1, random_state=0)
+    params = dict(k=4, max_epochs=1, early_stopping=False, random_state=0)
     assert _fit_quietly(Estimator(**params), X, y).net_.batch_size == 200
     assert _fit_quietly(Estimator(**params), X[:150], y[:150]).net_.batch_size == 150
     est = _fit_quietly(Estimator(**params, batch_size=64), X, y)
@@ -90,7 +90,9 @@ def test_auto_batch_size(Estimator):
 def test_stops_when_loss_stops_improving(Estimator):
     """Check the MLP's rule: stop after more than n_iter_no_change idle epochs."""
     X, y = _xy(Estimator)
-    est = Estimator(k=8, lr=1e-2, tol=1e-3, n_iter_no_change=4, random_state=0)
+    est = Estimator(
+        k=8, lr=1e-2, tol=1e-3, n_iter_no_change=4, early_stopping=False, random_state=0
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         est.fit(X, y)
@@ -225,9 +227,72 @@ def test_early_stopping_restores_best_validation_weights(Estimator):
     seed = check_random_state(0).randint(np.iinfo(np.int32).max)
     stratify = y if Estimator is FreeNetClassifier else None
     _, val = train_test_split(
-        np.arange(len(X)), test_size=0.1, stratify=stratify, random_state=seed
+        np.arange(len(X)),
+        test_size=est.validation_fraction,
+        stratify=stratify,
+        random_state=seed,
     )
     assert_allclose(est.score(X[val], y[val]), est.best_validation_score_, rtol=1e-5)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_early_stopping_auto_holds_out_rows_only_when_it_can(Estimator):
+    """Check "auto": as True from 10 held-out rows on, else exactly as False."""
+    X, y = _xy(Estimator, n=200)
+    params = dict(
+        k=8,
+        early_stopping="auto",
+        validation_fraction=0.25,
+        evolve_rounds=0,
+        max_epochs=30,
+        random_state=0,
+    )
+    auto = _fit_quietly(Estimator(**params), X, y)
+    on = _fit_quietly(Estimator(**{**params, "early_stopping": True}), X, y)
+    assert auto.validation_scores_ is not None
+    assert auto.validation_scores_ == on.validation_scores_
+    assert auto.loss_curve_ == on.loss_curve_
+    # 37 rows hold out ceil(9.25) = 10, 36 rows 9: too few, every row trains
+    assert _fit_quietly(Estimator(**params), X[:37], y[:37]).validation_scores_
+    small = _fit_quietly(Estimator(**params), X[:36], y[:36])
+    off = _fit_quietly(Estimator(**{**params, "early_stopping": False}), X[:36], y[:36])
+    assert small.validation_scores_ is None and small.best_loss_ is not None
+    assert small.loss_curve_ == off.loss_curve_
+    # keep_best chooses the weights itself, and partial_fit never holds rows out:
+    # "auto" yields to both instead of refusing them as True does
+    best = _fit_quietly(Estimator(**params, keep_best=True), X, y)
+    assert best.validation_scores_ is None
+    with pytest.raises(ValueError, match="keep_best=True and early_stopping=True"):
+        Estimator(**{**params, "early_stopping": True}, keep_best=True).fit(X, y)
+    extra = {"classes": np.unique(y)} if Estimator is FreeNetClassifier else {}
+    assert Estimator(**params).partial_fit(X, y, **extra).validation_scores_ is None
+
+
+def test_early_stopping_auto_without_a_stratified_split():
+    """Check that "auto" trains on every row when no stratified split exists."""
+    X, _ = _xy(FreeNetClassifier, n=80)
+    y = np.r_[np.zeros(40), np.ones(39), 2].astype(int)  # class 2: a single row
+    params = dict(k=4, validation_fraction=0.25, max_epochs=5, random_state=0)
+    with pytest.raises(ValueError, match="too few for a validation set"):
+        FreeNetClassifier(**params, early_stopping=True).fit(X, y)
+    clf = _fit_quietly(FreeNetClassifier(**params, early_stopping="auto"), X, y)
+    assert clf.validation_scores_ is None
+    assert (
+        clf.loss_curve_
+        == _fit_quietly(
+            FreeNetClassifier(**params, early_stopping=False), X, y
+        ).loss_curve_
+    )
+
+
+def test_regressor_stops_on_held_out_rows_by_default():
+    """Check the regressor's default: 20 % held out when 10 rows can be."""
+    X, y = _xy(FreeNetRegressor, n=100)
+    reg = _fit_quietly(FreeNetRegressor(k=8, max_epochs=20, random_state=0), X, y)
+    assert reg.early_stopping == "auto" and reg.validation_fraction == 0.2
+    assert len(reg.validation_scores_) == reg.n_iter_
+    assert reg.best_validation_score_ == max(reg.validation_scores_)
+    assert FreeNetClassifier().early_stopping is False
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
@@ -290,7 +355,13 @@ def test_early_stopping_too_few_samples():
 def test_targets_standardised_and_mapped_back():
     """Check that affine target changes change predictions the same way."""
     X, y = _xy(FreeNetRegressor)
-    params = dict(k=8, max_epochs=30, n_iter_no_change=np.inf, random_state=0)
+    params = dict(
+        k=8,
+        max_epochs=30,
+        n_iter_no_change=np.inf,
+        early_stopping=False,
+        random_state=0,
+    )
     base = FreeNetRegressor(**params).fit(X, y)
     big = FreeNetRegressor(**params).fit(X, 5000.0 * y + 1e5)
     assert_allclose(big.predict(X), 5000.0 * base.predict(X) + 1e5, rtol=1e-4)
@@ -421,6 +492,7 @@ def test_warm_start_honours_changed_parameters(Estimator, capsys):
         epsilon=0.5,
         initial_graph="empty",
         keep_best=True,
+        early_stopping=False,
         warm_start=True,
         random_state=0,
     ).fit(X, y)

@@ -27,7 +27,7 @@ _RECIPE = dict(
     standardize_targets=False,  # losses in the units of y
 )
 # Exactly max_epochs epochs: no stopping criterion.
-_FIXED = dict(n_iter_no_change=np.inf)
+_FIXED = dict(n_iter_no_change=np.inf, early_stopping=False)
 
 
 @pytest.mark.parametrize("Estimator", [FreeNetClassifier, FreeNetRegressor])

@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Tests of benchmarks/bench_levers.py: lever names, models and the report."""
+
+import json
+
+import bench_levers
+import pytest
+from sklearn.neural_network import MLPRegressor
+
+from sklearn_freenets import FreeNetClassifier, FreeNetRegressor
+
+
+def test_lever_names_are_parameters():
+    """Check that a lever's name reads as the estimator parameters it sets."""
+    assert bench_levers.lever_params("mlp") is None
+    assert bench_levers.lever_params("default") == {}
+    assert bench_levers.lever_params("alpha=1e-2 early_stopping valid=0.2") == {
+        "alpha": 0.01,
+        "early_stopping": True,
+        "validation_fraction": 0.2,
+    }
+    assert bench_levers.lever_params("early_stopping=False k=32") == {
+        "early_stopping": False,
+        "k": 32,
+    }
+
+
+@pytest.mark.parametrize("lever", bench_levers.LEVERS)
+def test_every_lever_builds_a_valid_estimator(lever):
+    """Check that each lever names real parameters with valid values."""
+    for task, Estimator in [
+        ("classification", FreeNetClassifier),
+        ("regression", FreeNetRegressor),
+    ]:
+        est = bench_levers.make_model(lever, task, seed=3)
+        if lever == "mlp":
+            assert task == "classification" or isinstance(est, MLPRegressor)
+            continue
+        assert isinstance(est, Estimator) and est.random_state == 3
+        est._validate_params()  # InvalidParameterError for a bad name or value
+        for key, value in bench_levers.lever_params(lever).items():
+            assert est.get_params()[key] == value
+
+
+def _cell(dataset, lever, task, score, seconds=1.0):
+    return {
+        "dataset": dataset,
+        "lever": lever,
+        "task": task,
+        "n_samples": 100,
+        "mean_score": score,
+        "median_fit_seconds": seconds,
+    }
+
+
+def test_report_differences_and_failures(tmp_path):
+    """Check the report: lever - MLP, R^2 clipped at -1 in the means, failures."""
+    cells = [
+        _cell("a", "mlp", "classification", 0.80),
+        _cell("a", "default", "classification", 0.78, 2.0),
+        _cell("r", "mlp", "regression", -300.0),
+        _cell("r", "default", "regression", 0.5, 4.0),
+    ]
+    (tmp_path / "cells.jsonl").write_text("".join(json.dumps(c) + "\n" for c in cells))
+    text = bench_levers.aggregate(tmp_path)
+    assert "| a | cla | 100 | 0.8000 | -0.0200 |" in text
+    # the regression mean clips the MLP's -300 at -1: 0.5 - (-1)
+    assert "| default | 2 | -0.0200 | +1.5000 | 3.00 | 1: a (-0.020) |" in text
+    assert (tmp_path / "levers.md").read_text() == text
