@@ -11,8 +11,9 @@ units for regression; mean and spread over seeds) and the edges.
 
 A second table fits what a user gets with every parameter at its default
 (``random_state`` aside) on the digits splits: ``FreeNetClassifier()``,
-``FreeNetClassifier(evolve_rounds=0)`` (no FreeEvolve: a one-hidden-layer net),
-``FreeNetClassifier(rule="paper")`` (the previous default rule) and
+``FreeNetClassifier(evolve_rounds=0)`` (no FreeEvolve: a one-hidden-layer net,
+the classifier's default), ``FreeNetClassifier(evolve_rounds=60)`` (FreeEvolve's
+default rule and schedule, asked for), the same with ``rule="paper"`` and
 scikit-learn's ``MLPClassifier()``, each on the demo's inputs (pixels / 16,
 in [0, 1]) and after a ``StandardScaler``, with the paired difference from
 ``MLPClassifier()`` on the same inputs, the FreeNet's edges and the share of its
@@ -57,9 +58,13 @@ DEFAULTS = {
     "FreeNetClassifier(evolve_rounds=0)": lambda seed: FreeNetClassifier(
         evolve_rounds=0, random_state=seed
     ),
-    # the previous default rule
-    'FreeNetClassifier(rule="paper")': lambda seed: FreeNetClassifier(
-        rule="paper", random_state=seed
+    # FreeEvolve, which the classifier runs only when asked: its default rule,
+    # and the paper's (the default rule before phi)
+    "FreeNetClassifier(evolve_rounds=60)": lambda seed: FreeNetClassifier(
+        evolve_rounds=60, random_state=seed
+    ),
+    'FreeNetClassifier(evolve_rounds=60, rule="paper")': lambda seed: FreeNetClassifier(
+        evolve_rounds=60, rule="paper", random_state=seed
     ),
     "MLPClassifier()": lambda seed: MLPClassifier(random_state=seed),
 }

@@ -60,6 +60,7 @@ LEVERS = [
     "alpha=1e-2 lr=3e-3",
     "alpha=3e-2 lr=1e-3",
     "evolve_rounds=0",
+    "evolve_rounds=60",
 ]
 ALIASES = {"valid": "validation_fraction"}
 
@@ -113,18 +114,20 @@ def make_model(lever: str, task: str, seed: int) -> Any:
     return cls(random_state=seed, **params)
 
 
-def run_cell(data: dict[str, Any], lever: str) -> dict[str, Any]:
+def run_cell(data: dict[str, Any], lever: str, repeat: int = 0) -> dict[str, Any]:
+    """5-fold CV of ``lever``; repeat ``r`` shuffles the folds with seed ``r`` and
+    seeds the models ``5 r + fold`` (repeat 0: bench_tabular.py's folds and seeds)."""
     from sklearn.model_selection import KFold, StratifiedKFold
 
     task = data["task"]
     cv = (
-        StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
+        StratifiedKFold(n_splits=5, shuffle=True, random_state=repeat)
         if task == "classification"
-        else KFold(n_splits=5, shuffle=True, random_state=0)
+        else KFold(n_splits=5, shuffle=True, random_state=repeat)
     )
     folds = []
     for fold, (train, test) in enumerate(cv.split(np.zeros(len(data["y"])), data["y"])):
-        pipe = bt.make_pipeline(data, make_model(lever, task, fold))
+        pipe = bt.make_pipeline(data, make_model(lever, task, 5 * repeat + fold))
         X_tr, y_tr = bt._take(data["X"], train), data["y"][train]
         X_te, y_te = bt._take(data["X"], test), data["y"][test]
         with warnings.catch_warnings():
@@ -144,6 +147,7 @@ def run_cell(data: dict[str, Any], lever: str) -> dict[str, Any]:
     return {
         "dataset": data["name"],
         "lever": lever,
+        "repeat": repeat,
         "params": lever_params(lever),
         "task": task,
         "n_samples": data["shape"]["n_samples"],
@@ -155,15 +159,69 @@ def run_cell(data: dict[str, Any], lever: str) -> dict[str, Any]:
     }
 
 
-def load_cells(out: Path) -> dict[tuple[str, str], dict[str, Any]]:
+def all_cells(out: Path) -> dict[tuple[str, str, int], dict[str, Any]]:
+    """Every cell by (data set, lever, repeat); a later line replaces an earlier."""
     path = out / "cells.jsonl"
-    cells: dict[tuple[str, str], dict[str, Any]] = {}
+    cells: dict[tuple[str, str, int], dict[str, Any]] = {}
     if path.exists():
         for line in path.read_text().splitlines():
             if line.strip():
                 c = json.loads(line)
-                cells[(c["dataset"], c["lever"])] = c
+                cells[(c["dataset"], c["lever"], c.get("repeat", 0))] = c
     return cells
+
+
+def load_cells(out: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    """The cells of repeat 0 (bench_tabular.py's folds) by (data set, lever)."""
+    return {(d, lev): c for (d, lev, r), c in all_cells(out).items() if r == 0}
+
+
+def evolution_section(out: Path) -> list[str]:
+    """FreeEvolve's default against ``evolve_rounds=0``, paired fold by fold over
+    every repeat run for both (the no-harm check on these sets)."""
+    cells = all_cells(out)
+    sets = sorted({d for d, lev, r in cells if lev == "evolve_rounds=0" and r > 0})
+    evolving = "evolve_rounds=60"
+    if not sets:
+        return []
+    lines = [
+        "",
+        "## FreeEvolve against the same defaults with evolve_rounds=0",
+        "",
+        "`evolve_rounds=60`: FreeEvolve's rule and schedule at their defaults "
+        '(`rule="phi"`; the classifier\'s default before it became '
+        "`evolve_rounds=0`), everything else at its default. Paired fold by fold "
+        "over every repeat of the 5-fold CV run for both (repeat "
+        "r shuffles the folds with seed r and seeds the models 5 r + fold): "
+        "evolve_rounds=60 - evolve_rounds=0, in points of accuracy or in R^2, "
+        "mean and standard "
+        "error over the folds. No harm: a mean of at least -0.2 points (-0.002 "
+        "of R^2), as `bench_rules.py` asks of tabular members.",
+        "",
+        "| data set | task | folds | evolved - unevolved | se | no harm |",
+        "|---|---|---:|---:|---:|:---:|",
+    ]
+    for d in sets:
+        diffs: list[float] = []
+        task = ""
+        for (dd, lev, r), c in cells.items():
+            other = cells.get((dd, evolving, r))
+            if dd != d or lev != "evolve_rounds=0" or other is None:
+                continue
+            task = c["task"]
+            scale = 100.0 if task == "classification" else 1.0
+            diffs += [
+                scale * (a["score"] - b["score"])
+                for a, b in zip(other["folds"], c["folds"], strict=True)
+            ]
+        mean = float(np.mean(diffs))
+        se = float(np.std(diffs, ddof=1) / np.sqrt(len(diffs))) if len(diffs) > 1 else 0
+        limit = -0.2 if task == "classification" else -0.002
+        lines.append(
+            f"| {d} | {task[:3]} | {len(diffs)} | {mean:+.3f} | {se:.3f} | "
+            f"{'yes' if mean >= limit else '**no**'} |"
+        )
+    return lines
 
 
 def _signed(value: float) -> str:
@@ -243,6 +301,7 @@ def aggregate(out: Path) -> str:
             + ", ".join(s["fail"])
             + " |"
         )
+    lines += evolution_section(out)
     text = "\n".join(lines) + "\n"
     (out / "levers.md").write_text(text)
     return text
@@ -260,6 +319,12 @@ def main(argv: list[str] | None = None) -> int:
         help="small: small_tabular.py's real sets and scikit-learn's bundled ones; "
         "tune: tune_defaults.py's synthetic tuning sets",
     )
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="CV repeats 0..N-1 (repeat 0: bench_tabular.py's folds)",
+    )
     p.add_argument("--aggregate-only", action="store_true")
     p.add_argument("--out", type=Path, default=OUT)
     args = p.parse_args(argv)
@@ -270,21 +335,22 @@ def main(argv: list[str] | None = None) -> int:
             "tune": register_tuning_sets(),
         }
         names = args.datasets or [n for s in args.suites for n in suites[s]]
-        done = load_cells(args.out)
+        done = all_cells(args.out)
         for name in names:
             data = None
-            for lever in args.levers:
-                if (name, lever) in done:
-                    continue
-                data = data or bt.load_dataset(name)
-                cell = run_cell(data, lever)
-                with open(args.out / "cells.jsonl", "a") as f:
-                    f.write(json.dumps(cell) + "\n")
-                print(
-                    f"{name:14s} {lever:28s} {cell['mean_score']:9.4f} "
-                    f"{cell['median_fit_seconds']:7.2f} s",
-                    flush=True,
-                )
+            for repeat in range(args.repeats):
+                for lever in args.levers:
+                    if (name, lever, repeat) in done:
+                        continue
+                    data = data or bt.load_dataset(name)
+                    cell = run_cell(data, lever, repeat)
+                    with open(args.out / "cells.jsonl", "a") as f:
+                        f.write(json.dumps(cell) + "\n")
+                    print(
+                        f"{name:14s} {lever:28s} {repeat} {cell['mean_score']:9.4f} "
+                        f"{cell['median_fit_seconds']:7.2f} s",
+                        flush=True,
+                    )
     print(aggregate(args.out))
     return 0
 

@@ -20,21 +20,22 @@ def test_models_are_the_demo_s_and_the_mlp_at_its_defaults(task):
     defaults, unevolved = (fits[n].get_params() for n in names)
     assert defaults == cli[names[0]].get_params()
     changed = {key for key in defaults if defaults[key] != unevolved[key]}
-    assert changed == {"evolve_rounds"} and unevolved["evolve_rounds"] == 0
+    assert unevolved["evolve_rounds"] == 0
+    # the classifier does not evolve by default: its two models are the same
+    assert changed == ({"evolve_rounds"} if task == "regression" else set())
     Estimator = type(fits[names[0]])
     base = Estimator().get_params()
     assert {key for key in defaults if defaults[key] != base[key]} == {
         "k",
         "random_state",
     }
+    (extra,) = list(cli)[2:]
+    grown = fits[extra].get_params()
+    changed = {key for key in grown if grown[key] != defaults[key]}
     if task == "regression":  # the rule that grows depth, beside the defaults
-        (depth,) = list(cli)[2:]
-        grown = fits[depth].get_params()
-        assert {key for key in grown if grown[key] != defaults[key]} == {
-            "rule",
-            "epsilon",
-        }
-        assert grown["rule"] == "rigl"
+        assert changed == {"rule", "epsilon"} and grown["rule"] == "rigl"
+    else:  # FreeEvolve's schedule, which the classifier runs when asked
+        assert changed == {"evolve_rounds"} and grown["evolve_rounds"] == 60
     mlp = MLPRegressor if task == "regression" else MLPClassifier
     (last,) = [m for n, m in fits.items() if n not in cli]
     assert type(last) is mlp and last.get_params() == mlp(random_state=3).get_params()
@@ -62,8 +63,8 @@ def test_default_models_are_the_defaults_on_each_input():
             if value != base.get_params()[key]
         }
         expected = {"random_state": 2}
-        if "evolve_rounds=0" in name:
-            expected["evolve_rounds"] = 0
+        if "evolve_rounds=60" in name:
+            expected["evolve_rounds"] = 60
         if 'rule="paper"' in name:
             expected["rule"] = "paper"
         assert changed == expected, name
@@ -75,9 +76,9 @@ def test_one_seed_end_to_end(tmp_path):
     out = tmp_path / "demo.md"
     assert bench_demo.main(["--seeds", "1", "--out", str(out)]) == 0
     rows = [line for line in out.read_text().splitlines() if line.startswith("| ")]
-    # the header of each table, the demo's models and the MLP (4 on the
-    # regression, 3 on digits), 4 defaults x 2 inputs
-    assert len(rows) == 3 + 4 + 3 + 8
+    # the header of each table, the demo's models and the MLP (4 on each
+    # task), the defaults table's models x 2 inputs
+    assert len(rows) == 3 + 4 + 4 + 2 * len(bench_demo.DEFAULTS)
     unevolved = [r for r in rows if r.startswith("| evolve_rounds=0 |")]
     assert len(unevolved) == 2
     assert all("| +0.00 (sd 0.00) | 0 |" in r for r in unevolved)

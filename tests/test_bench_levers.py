@@ -67,3 +67,26 @@ def test_report_differences_and_failures(tmp_path):
     # the regression mean clips the MLP's -300 at -1: 0.5 - (-1)
     assert "| default | 2 | -0.0200 | +1.5000 | 3.00 | 1: a (-0.020) |" in text
     assert (tmp_path / "levers.md").read_text() == text
+
+
+def test_evolution_section_pairs_folds_over_repeats(tmp_path):
+    """Check the no-harm table: folds paired across repeats, in points, verdict."""
+
+    def cell(lever, repeat, scores):
+        return {
+            **_cell("s", lever, "classification", sum(scores) / len(scores)),
+            "repeat": repeat,
+            "folds": [{"score": s} for s in scores],
+        }
+
+    cells = [
+        cell("evolve_rounds=60", 0, [0.80, 0.90]),
+        cell("evolve_rounds=0", 0, [0.81, 0.90]),
+        cell("evolve_rounds=60", 1, [0.70, 0.75]),
+        cell("evolve_rounds=0", 1, [0.71, 0.76]),
+    ]
+    (tmp_path / "cells.jsonl").write_text("".join(json.dumps(c) + "\n" for c in cells))
+    lines = bench_levers.evolution_section(tmp_path)
+    # differences -1, 0, -1, -1 points: mean -0.75, se 0.25, below -0.2
+    assert "| s | cla | 4 | -0.750 | 0.250 | **no** |" in lines
+    assert bench_levers.load_cells(tmp_path)[("s", "evolve_rounds=0")]["repeat"] == 0

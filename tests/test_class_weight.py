@@ -19,6 +19,7 @@ FAST = dict(
     k=8,
     max_epochs=6,
     n_iter_no_change=np.inf,
+    evolve_rounds=60,  # the classifier's default is 0
     evolve_every_batches=None,
     epsilon=0.6,
     random_state=0,

@@ -31,9 +31,15 @@ FAST = dict(
     k=8,
     max_epochs=4,
     n_iter_no_change=np.inf,
+    evolve_rounds=60,  # the classifier's default is 0
     evolve_every_batches=None,
     random_state=0,
 )
+# FAST without FreeEvolve (no schedule option set, so nothing to warn about)
+UNEVOLVED = {
+    **{key: value for key, value in FAST.items() if key != "evolve_every_batches"},
+    "evolve_rounds": 0,
+}
 
 
 @pytest.fixture(autouse=True)
@@ -470,15 +476,14 @@ def test_skorch_gradient_clipping_works():
     """Check that a skorch callback on the gradient runs (clipping at 0 freezes)."""
     X, y = _xy(FreeNetClassifier)
     clf = FreeNetClassifier(
-        **FAST,
-        evolve_rounds=0,
+        **UNEVOLVED,
         alpha=0.0,
         net_params={
             "callbacks": [GradientNormClipping(0.0)],
             "optimizer": torch.optim.SGD,
         },
     )
-    start = FreeNetClassifier(**{**FAST, "max_epochs": 1}, evolve_rounds=0, lr=1e-30)
+    start = FreeNetClassifier(**{**UNEVOLVED, "max_epochs": 1}, lr=1e-30)
     start.fit(X, y)
     clf.fit(X, y)
     for a, b in zip(
@@ -608,7 +613,7 @@ def test_rule_returning_nan_is_refused():
 def test_non_finite_predictions_warn():
     """Check that predictions that overflow are not returned without a word."""
     X, y = _xy(FreeNetRegressor)
-    reg = FreeNetRegressor(**FAST, initial_graph="dense", evolve_rounds=0).fit(X, y)
+    reg = FreeNetRegressor(**UNEVOLVED, initial_graph="dense").fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         reg.predict(X)

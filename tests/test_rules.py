@@ -198,6 +198,7 @@ def _fit(X, y, **params):
         k=8,
         max_epochs=6,
         n_iter_no_change=np.inf,
+        evolve_rounds=60,  # the classifier's default is 0
         evolve_every=1,
         evolve_every_batches=None,
         random_state=0,
@@ -583,7 +584,9 @@ def test_bad_gated_rule_is_refused_before_any_change(iris, rule, match):
 
 
 def test_gate_needs_rows_to_hold_out():
-    clf = FreeNetClassifier(k=3, rule=GatedRule(), validation_fraction=0.6)
+    clf = FreeNetClassifier(
+        k=3, evolve_rounds=60, rule=GatedRule(), validation_fraction=0.6
+    )
     with pytest.raises(ValueError, match="leaves 2 held-out and 0 training rows"):
         clf.fit(np.eye(2), [0, 1])
     assert not hasattr(clf, "net_")

@@ -190,6 +190,7 @@ def test_rounds_keep_their_minibatches_apart_on_small_data(epochs, rounds):
         epsilon=0.5,
         max_epochs=epochs,
         n_iter_no_change=np.inf,
+        evolve_rounds=60,
         evolve_patience=5,
         random_state=0,
     )
@@ -314,6 +315,7 @@ def test_held_out_rows_train_nothing(Estimator):
         validation_fraction=0.2,
         n_iter_no_change=np.inf,
         max_epochs=12,
+        evolve_rounds=60,
         evolve_every=2,
         epsilon=0.5,
         keep_best=False,
@@ -637,3 +639,22 @@ def test_epochs_do_not_keep_copies_of_the_data_alive():
         if enabled:
             gc.enable()
     assert alive == [1, 1, 1, 1]  # the training data itself, no epoch copy
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_evolution_options_without_rounds_warn(Estimator):
+    """Check that FreeEvolve options set with evolve_rounds=0 are not ignored
+    silently (the classifier's default), and that the defaults do not warn."""
+    X, y = _xy(Estimator, n=60)
+    params = dict(k=4, max_epochs=2, evolve_rounds=0, random_state=0)
+    with pytest.warns(UserWarning, match="rule, epsilon are set, but evolve_rounds=0"):
+        _fit_quietly(Estimator(**params, rule="rigl", epsilon=0.1), X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        _fit_quietly(Estimator(**params), X, y)
+        _fit_quietly(Estimator(**{**params, "evolve_rounds": 2}, rule="rigl"), X, y)
+    assert FreeNetClassifier().evolve_rounds == 0
+    assert FreeNetRegressor().evolve_rounds == 60
+    if Estimator is FreeNetClassifier:
+        with pytest.warns(UserWarning, match="set evolve_rounds, for example to 60"):
+            _fit_quietly(Estimator(k=4, max_epochs=2, epsilon=0.5), X, y)
