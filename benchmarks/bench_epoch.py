@@ -37,13 +37,12 @@ import io
 import os
 import pstats
 import statistics
-import subprocess
-import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
+import bench_tabular as bt
 import numpy as np
 import torch
 from sklearn.datasets import load_digits
@@ -53,7 +52,6 @@ from sklearn.neural_network import MLPClassifier
 from sklearn_freenets import FreeNetClassifier
 
 OUT = Path(__file__).parent / "results" / "epoch.txt"
-SPIN = "import time\nend = time.time() + 900\nwhile time.time() < end: pass\n"
 WIDTH, BATCH = 64, 200
 
 
@@ -116,18 +114,6 @@ def models(epochs: int) -> dict[str, Callable[[np.ndarray, np.ndarray], object]]
     }
 
 
-@contextlib.contextmanager
-def busy(n: int) -> Iterator[None]:
-    procs = [subprocess.Popen([sys.executable, "-S", "-c", SPIN]) for _ in range(n)]
-    try:
-        time.sleep(0.5)
-        yield
-    finally:
-        for p in procs:
-            p.kill()
-            p.wait()
-
-
 def timed(fit: Callable[[], object]) -> float:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -168,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
         timed(lambda fit=fit: fit(X[:200], y[:200]))
     seconds: dict[tuple[str, str], list[float]] = {}
     for mode in ("idle", "busy"):
-        with busy(os.cpu_count() or 1) if mode == "busy" else contextlib.nullcontext():
+        busy = mode == "busy"
+        with bt.busy_load(os.cpu_count() or 1) if busy else contextlib.nullcontext():
             for _ in range(args.repeats):
                 for name, fit in fits.items():
                     t = timed(lambda fit=fit: fit(X, y))

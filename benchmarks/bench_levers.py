@@ -176,10 +176,10 @@ def load_cells(out: Path) -> dict[tuple[str, str], dict[str, Any]]:
     return {(d, lev): c for (d, lev, r), c in all_cells(out).items() if r == 0}
 
 
-def evolution_section(out: Path) -> list[str]:
-    """FreeEvolve's default against ``evolve_rounds=0``, paired fold by fold over
-    every repeat run for both (the no-harm check on these sets)."""
-    cells = all_cells(out)
+def evolution_section(cells: dict[tuple[str, str, int], dict[str, Any]]) -> list[str]:
+    """FreeEvolve (``evolve_rounds=60``) against ``evolve_rounds=0``, paired fold by
+    fold over every repeat run for both (the no-harm check on these sets), from
+    :func:`all_cells`."""
     sets = sorted({d for d, lev, r in cells if lev == "evolve_rounds=0" and r > 0})
     evolving = "evolve_rounds=60"
     if not sets:
@@ -205,8 +205,8 @@ def evolution_section(out: Path) -> list[str]:
         diffs: list[float] = []
         task = ""
         for (dd, lev, r), c in cells.items():
-            other = cells.get((dd, evolving, r))
-            if dd != d or lev != "evolve_rounds=0" or other is None:
+            other = cells.get((d, evolving, r))
+            if (dd, lev) != (d, "evolve_rounds=0") or other is None:
                 continue
             task = c["task"]
             scale = 100.0 if task == "classification" else 1.0
@@ -229,16 +229,13 @@ def _signed(value: float) -> str:
 
 
 def aggregate(out: Path) -> str:
-    cells = load_cells(out)
-    sets = sorted(
-        {d for d, _ in cells},
-        key=lambda d: (
-            cells[(d, next(lev for dd, lev in cells if dd == d))]["task"],
-            d,
-        ),
-    )
-    levers = [lev for lev in LEVERS if any(lev == l2 for _, l2 in cells)]
-    levers += sorted({l2 for _, l2 in cells} - set(levers))
+    every = all_cells(out)
+    cells = {(d, lev): c for (d, lev, r), c in every.items() if r == 0}
+    task_of = {d: c["task"] for (d, _), c in cells.items()}
+    sets = sorted(task_of, key=lambda d: (task_of[d], d))
+    present = {lev for _, lev in cells}
+    levers = [lev for lev in LEVERS if lev in present]
+    levers += sorted(present - set(LEVERS))
     lines = [
         "# Levers against overfitting small data",
         "",
@@ -303,7 +300,7 @@ def aggregate(out: Path) -> str:
             + ", ".join(s["fail"])
             + " |"
         )
-    lines += evolution_section(out)
+    lines += evolution_section(every)
     text = "\n".join(lines) + "\n"
     (out / "levers.md").write_text(text)
     return text

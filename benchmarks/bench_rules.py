@@ -281,12 +281,12 @@ def run_cell(data: str, method: str, seed: int) -> dict:
         # an evolving method runs the regressor's schedule (the classifier's
         # default is evolve_rounds=0); "none" and "dense" set 0 themselves
         params = {"evolve_rounds": 60, **METHODS[name]}
-        est = Estimator(k=k, random_state=seed, **params)
         if not classification:
             # the cells were measured training to convergence, the regressor's
             # default before it stopped on held-out rows (early_stopping="auto");
             # pinned so that every cell, old or new, pairs with the same "none"
-            est.set_params(early_stopping=False)
+            params["early_stopping"] = False
+        est = Estimator(k=k, random_state=seed, **params)
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)

@@ -86,7 +86,7 @@ def test_evolution_section_pairs_folds_over_repeats(tmp_path):
         cell("evolve_rounds=0", 1, [0.71, 0.76]),
     ]
     (tmp_path / "cells.jsonl").write_text("".join(json.dumps(c) + "\n" for c in cells))
-    lines = bench_levers.evolution_section(tmp_path)
+    lines = bench_levers.evolution_section(bench_levers.all_cells(tmp_path))
     # differences -1, 0, -1, -1 points: mean -0.75, se 0.25, below -0.2
     assert "| s | cla | 4 | -0.750 | 0.250 | **no** |" in lines
     assert bench_levers.load_cells(tmp_path)[("s", "evolve_rounds=0")]["repeat"] == 0
