@@ -38,7 +38,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_freenets import FreeNetClassifier
-from sklearn_freenets.__main__ import DEMO_TASKS, demo_models, demo_split
+from sklearn_freenets import __main__ as demo
 
 OUT = Path(__file__).resolve().parent / "results" / "demo.md"
 UNEVOLVED = "  evolve_rounds=0"
@@ -48,7 +48,7 @@ def models(task: str, seed: int) -> dict:
     """The demo's two models of ``task`` for ``seed``, and the MLP at its defaults."""
     mlp = MLPRegressor if task == "regression" else MLPClassifier
     return {
-        **demo_models(task, seed),
+        **demo.demo_models(task, seed),
         f"{mlp.__name__}()": mlp(random_state=seed),
     }
 
@@ -88,7 +88,7 @@ def defaults_table(n_seeds: int) -> list[str]:
     edges: dict[tuple[str, str], list[int]] = {}
     busy: dict[tuple[str, str], list[float]] = {}
     for seed in range(n_seeds):
-        X_train, X_test, y_train, y_test = demo_split(seed)
+        X_train, X_test, y_train, y_test = demo.demo_split(seed)
         for key, model in default_models(seed).items():
             model.fit(X_train, y_train)
             scores.setdefault(key, []).append(float(model.score(X_test, y_test)))
@@ -136,7 +136,7 @@ def _seed_columns(scores: list[float], base: list[float], unit: float = 100.0) -
 def demo_table(n_seeds: int) -> list[str]:
     """Markdown lines: the demo's models per task over seeds, against unevolved."""
     lines = []
-    for task, (title, split, _, k, score_name) in DEMO_TASKS.items():
+    for task, (title, split, _, k, score_name) in demo.DEMO_TASKS.items():
         scores: dict[str, list[float]] = {}
         edges: dict[str, list[int]] = {}
         for seed in range(n_seeds):

@@ -24,11 +24,11 @@ pass (loss: the mean squared output), e.g. ``--train --features 13 --ks 30 100
 The time is the whole forward pass (encoder, recurrence, decoder). With
 ``--evolved``, a ``FreeNetClassifier`` is also trained with FreeEvolve on sklearn's
 digits (64 features) and its evolved graph is timed the same way (``k=100``). The
-two ways are timed alternately in one process. With ``--cells``, the graphs
-that ``bench_table2.py`` evolved (stored in its cells) are timed too, with fresh
-random weights on their edges (the cost depends on the graph only). The report
-gives medians in ms per batch and the speed-up ``dense / pruned`` next to the
-fraction of edges kept and the path taken. ``--clock thread`` (the default, with
+two ways are timed alternately in one process. With ``--cells DIR``, the graphs
+that ``bench_table2.py`` evolved (stored in ``DIR/cells.jsonl``) are timed too,
+with fresh random weights on their edges (the cost depends on the graph only).
+The report gives medians in ms per batch and the speed-up ``dense / pruned`` next
+to the fraction of edges kept and the path taken. ``--clock thread`` (the default, with
 one torch thread) measures the CPU time of the calling thread, which is much less
 sensitive to other processes sharing the cores than the wall clock.
 
@@ -40,7 +40,7 @@ How to run
     python benchmarks/bench_inference.py --ks 100 --rows 128 --evolved
     python benchmarks/bench_inference.py --dtype float64 --activation tanh
     python benchmarks/bench_inference.py --ks 30 100 --rows 128 10000 \
-        --cells benchmarks/results/table2/cells   # graphs evolved by bench_table2
+        --cells benchmarks/results/table2   # graphs evolved by bench_table2
 
 What counts as a pass
 ---------------------
@@ -61,8 +61,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sklearn_freenets import _kernel
-from sklearn_freenets._module import FreeNetModule
+from sklearn_freenets.nn import ACTIVATIONS, FreeNetModule, sparse_max_density
 
 N_FEATURES = 784
 N_CLASSES = 10
@@ -112,11 +111,18 @@ def _time_pair(
 
 def _path(module: FreeNetModule) -> str:
     """The path the module takes: ``act`` (no edges: both ways compute act(A)),
-    ``sparse`` or ``dense`` (both ways run the same code)."""
-    graph = module._graph_state().graph()
-    if graph.n_edges == 0:
+    ``sparse`` or ``dense`` (both ways run the same code).
+
+    On the CPU the sparse kernels run when the graph keeps at most
+    :func:`~sklearn_freenets.nn.sparse_max_density` of the possible edges.
+    """
+    n_edges, k = module.n_edges(), module.k
+    if n_edges == 0:
         return "act"
-    return "sparse" if graph.pays_off(module.weight.dtype) else "dense"
+    possible = k * (k - 1) // 2
+    density = n_edges / possible if possible else 1.0
+    sparse = density <= sparse_max_density(module.weight.dtype)
+    return "sparse" if sparse else "dense"
 
 
 def _row(label: str, fraction: float, module, X_by_rows, args, clock) -> list[float]:
@@ -197,13 +203,11 @@ def _time_cells(args, rng, dtype, clock) -> list[float]:
     The cost depends on the graph only, so the weights are drawn afresh; one row
     per (method, k), each the cell of the lowest seed, on MNIST's 784 inputs.
     """
-    import json
-
+    from table2.common import load_records
     from table2.run import unpack_adjacency
 
     speedups: list[float] = []
-    cells = sorted(Path(args.cells).glob("*.json"))
-    records = [json.loads(p.read_text()) for p in cells]
+    records = load_records(Path(args.cells))
     for method in args.cell_methods:
         for k in args.ks:
             found = sorted(
@@ -239,7 +243,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--repeats", type=int, default=60, help="timed pairs")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
-    parser.add_argument("--activation", default="relu", choices=_kernel.ACTIVATIONS)
+    parser.add_argument("--activation", default="relu", choices=ACTIVATIONS)
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--clock", default="thread", choices=["thread", "wall"])
     parser.add_argument("--tolerance", type=float, default=0.95)
@@ -250,8 +254,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--cells",
         default=None,
-        help="also time the evolved graphs stored in these bench_table2 cells "
-        "(a folder of cell files)",
+        help="also time the evolved graphs stored in the cells of this "
+        "bench_table2 results folder (its cells.jsonl)",
     )
     parser.add_argument(
         "--cell-methods",
@@ -276,7 +280,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(
         "# sparse kernel used up to density "
-        f"{_kernel._SPARSE_MAX_DENSITY.get(dtype, 0.0)}; "
+        f"{sparse_max_density(dtype)}; "
         "ms per batch (median), speed-up = dense / pruned"
     )
     header = f"{'graph':>18} {'kept':>6} {'path':>6}"

@@ -54,7 +54,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_freenets import FreeNetClassifier
-from sklearn_freenets._module import FreeNetModule
+from sklearn_freenets.nn import FreeNetModule
 
 SPIN = "import time\nend = time.time() + 600\nwhile time.time() < end: pass\n"
 

@@ -17,8 +17,8 @@ experiment and prints the authors' FreeNet MSE beside ours for four models:
   FreeEvolve has nothing to prune) and the linear skip;
 - ``mlp_relu`` and ``mlp_sqrelu``: ``Linear(1, k1) -> act -> Linear(k1, k2) -> act
   -> Linear(k2, 1)`` with ``k1 = ceil(k / 2)``, ``k2 = k - k1`` (ReLU and squared
-  ReLU), plain torch modules trained by the estimators' own skorch net
-  (``FreeNetTrainer``) and callbacks;
+  ReLU), plain torch modules trained by :func:`train_like_estimator`, the
+  estimator's recipe written out in torch;
 - ``exact``: :func:`sklearn_freenets.theory.polynomial_freenet`, the exact
   construction, where ``theory.neurons_needed(N) <= k`` (``k`` neurons reach degree
   2, 2, 4, 4, 8, 8, 12, 12, ...); otherwise the table says ``n/a (needs X)``.
@@ -41,10 +41,14 @@ init="active", keep_best=True)`` (``n_iter_no_change=np.inf``: exactly
 trained on ``y`` itself, as the MLPs are; ``init="active"`` includes the
 least-squares output; ``--start shift`` is not available for it and runs as
 ``active``, ``--start default`` is ``init="torch"``). The MLPs are not FreeNet
-estimators, so they are trained by the pieces the estimator is built from: its
-skorch net class ``FreeNetTrainer`` (full-batch tensors and the L-BFGS polish of
-``polish_epochs``) and its ``CosineLR`` and ``KeepBest`` callbacks; only their
-start (``mlp_active_start``, layer by layer) is their own.
+estimators, so :func:`train_like_estimator` trains them with the same steps, in
+the same order, as the estimator's training loop takes for those parameters
+(Adam steps on the full batch, the cosine rate of ``lr_schedule="cosine"``, the
+L-BFGS polish of ``polish_epochs``, the weights of ``keep_best``). The stored MLP
+cells were trained by the estimator's own skorch net and callbacks; when this
+function replaced them, it gave the same weights bit for bit (three
+configurations at the full settings). Only the MLPs' start (``mlp_active_start``,
+layer by layer) is their own.
 
 Data, per configuration and seed: ``a ~ U[-1, 1]`` from ``default_rng([seed, N])``
 (so the same ``a`` for ``k = 4`` and ``k = 8``), 1,000 training inputs uniform in
@@ -63,9 +67,11 @@ How to run
     python benchmarks/bench_polynomials.py --configs 4,4 8,4 --seeds 3
     python benchmarks/bench_polynomials.py --table-only  # print what is done
 
-The run is resumable: each finished cell (configuration x model x seed) is written to
-``benchmarks/results/polynomials/N{N}_k{k}_{model}_seed{seed}.json`` (``--quick``
-uses ``polynomials_quick/``) and skipped next time unless its settings differ. The
+The run is resumable: each finished cell (configuration x model x seed) is appended
+as one line to ``benchmarks/results/polynomials/cells.jsonl`` (JSON Lines keyed by
+N, k, model and seed, ``harness.py``; ``--quick`` uses ``polynomials_quick/``) and
+skipped next time unless its settings differ (a cell rerun with other settings
+replaces it). The
 final step prints the Markdown table and writes it to
 ``benchmarks/results/polynomials.md``. Torch runs with one thread per process
 (``--jobs`` processes in parallel); the networks are tiny, so more threads only add
@@ -83,9 +89,8 @@ size.
 from __future__ import annotations
 
 import argparse
-import json
+import copy
 import math
-import os
 import statistics
 import sys
 import time
@@ -93,19 +98,12 @@ import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import harness
 import numpy as np
 import torch
 from torch import nn
 
 from sklearn_freenets import FreeNetRegressor, theory
-from sklearn_freenets._callbacks import CosineLR, KeepBest
-from sklearn_freenets._estimators import _COSINE_FLOOR
-from sklearn_freenets._training import (
-    POLISH_ITER,
-    FreeNetTrainer,
-    TensorBatches,
-    TrainingData,
-)
 
 #: (N, neurons) -> the authors' FreeNet test MSE (mean of 5 seeds).
 AUTHORS = {
@@ -126,6 +124,12 @@ MODELS = (*TRAINED, "exact")
 N_TRAIN = 1000
 N_TEST = 10001
 ROOT = Path(__file__).resolve().parent / "results"
+CELLS = "cells.jsonl"
+# The estimators' training recipe for lr_schedule="cosine" and polish_epochs: the
+# rate anneals to lr * COSINE_FLOOR, and a polish epoch is one L-BFGS step of
+# POLISH_ITER iterations.
+COSINE_FLOOR = 1e-3
+POLISH_ITER = 20
 
 
 # --------------------------------------------------------------------------------------
@@ -208,56 +212,114 @@ def fit_freenet(X, y, k, seed, args):
     return reg.predict, reg.n_iter_
 
 
-def fit_mlp(X, y, k, seed, args, activation):
-    """An MLP trained by the FreeNet estimators' trainer and callbacks.
+def train_like_estimator(module, X, y, lr, adam_epochs, lbfgs_epochs):
+    """Train ``module`` on ``(X, y)`` as ``fit_freenet``'s estimator trains its own.
 
-    The same skorch net class (:class:`~sklearn_freenets._training.FreeNetTrainer`:
-    full-batch tensors, the L-BFGS polish) and the same callbacks (cosine schedule,
-    best training loss kept) as ``fit_freenet``'s estimator, around a layered module.
+    The steps of ``FreeNetRegressor(batch_size=len(X), max_epochs=adam_epochs,
+    n_iter_no_change=np.inf, lr=lr, alpha=0, lr_schedule="cosine",
+    polish_epochs=lbfgs_epochs, keep_best=True)``, in its order: one Adam step per
+    epoch on the full batch (the loss: the mean squared error) at the epoch's
+    cosine rate, from ``lr`` down to ``lr * COSINE_FLOOR``; then
+    ``lbfgs_epochs`` L-BFGS steps (strong Wolfe line search, ``POLISH_ITER``
+    iterations each); an epoch's loss is that of the weights before its step, and
+    at the end the weights with the lowest such loss are restored unless the final
+    ones are at least as good. Returns the number of epochs.
     """
-    k1 = -(-k // 2)
-    net = FreeNetTrainer(
-        MLP,
-        module__k1=k1,
-        module__k2=k - k1,
-        module__activation=activation,
-        criterion=nn.MSELoss,
-        criterion__reduction="none",
-        optimizer=torch.optim.Adam,
-        lr=args.lr,
-        batch_size=len(X),
-        iterator_train=TensorBatches,
-        train_split=None,
-        verbose=0,
-        callbacks=[
-            (
-                "lr_schedule",
-                CosineLR(args.lr, args.adam_epochs, args.lr * _COSINE_FLOOR, 0),
-            ),
-            ("keep_best", KeepBest()),
-        ],
+    criterion = nn.MSELoss(reduction="none")
+    best_loss, best_state = np.inf, None
+
+    def loss():
+        return criterion(module(X), y).mean()
+
+    def keep(epoch_loss, before_step):
+        nonlocal best_loss, best_state
+        if np.isfinite(epoch_loss) and epoch_loss < best_loss:
+            best_loss, best_state = epoch_loss, before_step
+
+    module.train()
+    adam = torch.optim.Adam(module.parameters(), lr=lr)
+    eta_min = lr * COSINE_FLOOR
+    rows = float(len(X))
+    for epoch in range(adam_epochs):
+        t = min(epoch, adam_epochs)
+        rate = eta_min + (lr - eta_min) * 0.5 * (
+            1.0 + np.cos(np.pi * t / max(adam_epochs, 1))
+        )
+        for group in adam.param_groups:
+            group["lr"] = float(rate)
+        before_step = copy.deepcopy(module.state_dict())
+        step = {}
+
+        def adam_closure(step=step):
+            adam.zero_grad(set_to_none=True)
+            step["loss"] = value = loss()
+            value.backward()
+            return value
+
+        adam.step(adam_closure)
+        # the epoch's loss as the estimator records it: the row-weighted mean
+        keep(float(step["loss"].detach()) * rows / rows, before_step)
+    lbfgs = torch.optim.LBFGS(
+        module.parameters(),
+        lr=1.0,
+        max_iter=POLISH_ITER,
+        history_size=50,
+        line_search_fn="strong_wolfe",
+        tolerance_grad=0.0,
+        tolerance_change=0.0,
     )
+    losses = []
+
+    def lbfgs_closure():
+        lbfgs.zero_grad()
+        value = loss()
+        value.backward()
+        losses.append(float(value.detach()))
+        return value
+
+    for _ in range(lbfgs_epochs):
+        before_step = copy.deepcopy(module.state_dict())
+        evaluations = len(losses)
+        lbfgs.step(lbfgs_closure)
+        keep(losses[evaluations], before_step)
+    if best_state is not None:
+        with torch.no_grad():
+            final = float(loss())
+        if not final <= best_loss:
+            module.load_state_dict(best_state)
+    return adam_epochs + lbfgs_epochs
+
+
+def fit_mlp(X, y, k, seed, args, activation):
+    """An MLP trained by :func:`train_like_estimator`, from its active start."""
+    k1 = -(-k // 2)
     Xt = torch.as_tensor(X, dtype=torch.float64)
     yt = torch.as_tensor(y, dtype=torch.float64).reshape(-1, 1)
-    data = TrainingData(Xt, yt, torch.ones(len(X), dtype=torch.float64))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        net.initialize()
+        module = MLP(k1, k - k1, activation)
         if args.start != "default":
             # no shift for the ReLU MLP: with every unit active it is affine
             mlp_active_start(
-                net.module_,
+                module,
                 Xt,
                 yt,
                 lstsq=args.start == "active",
                 shift=activation != "relu",
             )
-        net.train(data, args.adam_epochs, args.lbfgs_epochs)
+        epochs = train_like_estimator(
+            module, Xt, yt, args.lr, args.adam_epochs, args.lbfgs_epochs
+        )
 
-    def predict(Xt):
-        return net.predict(Xt).reshape(-1)
+    @torch.no_grad()
+    def predict(X_new):
+        # in blocks of the training batch size, as the estimators' nets predict
+        module.eval()
+        X_new = torch.as_tensor(X_new, dtype=torch.float64)
+        blocks = [module(X_new[i : i + len(X)]) for i in range(0, len(X_new), len(X))]
+        return torch.cat(blocks).numpy().reshape(-1)
 
-    return predict, len(net.history)
+    return predict, epochs
 
 
 # --------------------------------------------------------------------------------------
@@ -296,18 +358,21 @@ def settings(args, model):
             "lr": args.lr,
             "adam_epochs": args.adam_epochs,
             "lbfgs_epochs": args.lbfgs_epochs,
+            # named when the estimators' trainer ran it; train_like_estimator
+            # takes the same steps, so the stored cells stay valid
             "recipe": "freenet-trainer-cosine-polish-activestart-lstsq-keepbest-v3",
         }
         | ({} if args.start == "active" else {"start": args.start})
     )
 
 
-def cell_path(results, N, k, model, seed):
-    return results / f"N{N}_k{k}_{model}_seed{seed}.json"
+def cell_key(record):
+    """What identifies a cell: (N, k, model, seed)."""
+    return record["N"], record["k"], record["settings"]["model"], record["seed"]
 
 
 def run_cell(job):
-    """Train/construct one model on one seed; write and return its JSON record."""
+    """Train/construct one model on one seed; append and return its JSON record."""
     N, k, model, seed, args, path = job
     torch.set_num_threads(1)
     a, X, y, X_test, y_test = cell_data(N, seed)
@@ -341,18 +406,14 @@ def run_cell(job):
             record["mse"] = mse if math.isfinite(mse) else None
     record["warnings"] = sorted({str(w.message)[:200] for w in caught})
     record["seconds"] = time.perf_counter() - start
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=1))
-    os.replace(tmp, path)
+    harness.append_cell(path, record)
     return record
 
 
-def load_done(path, expected):
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return record if record.get("settings") == expected else None
+def load_done(cells, key, expected):
+    """The stored cell of ``key`` if it was made with the settings ``expected``."""
+    record = cells.get(key)
+    return record if record is not None and record.get("settings") == expected else None
 
 
 # --------------------------------------------------------------------------------------
@@ -380,12 +441,13 @@ def table(results, args, configs, seeds):
     ]
     matched = 0
     complete = 0
+    stored = harness.read_cells(results / CELLS, cell_key)
     for N, k in configs:
         cells = {}
         counts = {}
         for model in MODELS:
             recs = [
-                load_done(cell_path(results, N, k, model, s), settings(args, model))
+                load_done(stored, (N, k, model, s), settings(args, model))
                 for s in seeds
             ]
             recs = [r for r in recs if r is not None]
@@ -490,13 +552,14 @@ def main(argv=None):
     results.mkdir(parents=True, exist_ok=True)
 
     if not args.table_only:
+        stored = harness.read_cells(results / CELLS, cell_key)
         jobs = []
         for N, k in configs:
             for model in args.models:
                 for seed in seeds:
-                    path = cell_path(results, N, k, model, seed)
-                    if load_done(path, settings(args, model)) is None:
-                        jobs.append((N, k, model, seed, args, path))
+                    key = (N, k, model, seed)
+                    if load_done(stored, key, settings(args, model)) is None:
+                        jobs.append((N, k, model, seed, args, results / CELLS))
         print(f"{len(jobs)} cells to run, results in {results}", flush=True)
         start = time.perf_counter()
         if args.jobs > 1:

@@ -73,6 +73,7 @@ import time
 import warnings
 from pathlib import Path
 
+import harness
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
@@ -246,11 +247,9 @@ DATASETS = {
 ROUND_PARTS = ("activity", "statistics", "rule", "gate", "rebuild")
 
 
-def _done(path: Path) -> dict[tuple, dict]:
-    if not path.exists():
-        return {}
-    cells = [json.loads(line) for line in path.read_text().splitlines() if line]
-    return {(c["data"], c["method"], c["seed"]): c for c in cells}
+def cell_key(cell: dict) -> tuple[str, str, int]:
+    """What identifies a cell: (data set, method, seed)."""
+    return cell["data"], cell["method"], cell["seed"]
 
 
 # Image members of the suite: the no-harm threshold is in points of accuracy there.
@@ -496,7 +495,7 @@ def main() -> None:
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     cells_path = OUT / "cells.jsonl"
-    cells = _done(cells_path)
+    cells = harness.read_cells(cells_path, cell_key)
     if not args.report:
         datasets = args.data or [
             d for d in DATASETS if d != "fashion15k" or args.fashion
@@ -517,8 +516,7 @@ def main() -> None:
                         continue
                     cell = run_cell(data, method, seed)
                     cells[(data, method, seed)] = cell
-                    with cells_path.open("a") as f:  # a later line wins (_done)
-                        f.write(json.dumps(cell) + "\n")
+                    harness.append_cell(cells_path, cell)  # a later line wins
                     print(json.dumps(cell), flush=True)
     text = report(cells)
     (OUT / "rules.md").write_text(text)

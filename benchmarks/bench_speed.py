@@ -20,7 +20,7 @@ callback times every training step (forward + backward + Adam step) between
 warm-up and the report gives medians. Inference is the median time of one forward
 pass on a batch of 128 under ``torch.no_grad()``.
 
-The FreeNet is ``sklearn_freenets._module.FreeNetModule`` with the dense graph.
+The FreeNet is ``sklearn_freenets.nn.FreeNetModule`` with the dense graph.
 
 How to run
 ----------
@@ -68,8 +68,8 @@ import torch
 from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback
 
-from sklearn_freenets import FreeNetClassifier, _kernel
-from sklearn_freenets._module import FreeNetModule
+from sklearn_freenets import FreeNetClassifier
+from sklearn_freenets.nn import ACTIVATIONS, FreeNetModule
 
 N_FEATURES = 784
 N_CLASSES = 10
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--n-batches", type=int, default=10, help="steps per epoch")
     parser.add_argument("--repeats", type=int, default=15, help="timed epochs each")
-    parser.add_argument("--activation", default="relu", choices=_kernel.ACTIVATIONS)
+    parser.add_argument("--activation", default="relu", choices=ACTIVATIONS)
     parser.add_argument("--no-torch-backend", action="store_true")
     parser.add_argument("--threads", type=int, default=None, help="torch threads")
     parser.add_argument(

@@ -17,7 +17,7 @@ budget (``table2/run.py``: ``TRAINING``, Adam, exactly ``max_epochs`` epochs):
   neurons, so its parameter count matches the dense graph's.
 - ``FreeEvolve from empty eps=0.25``: the paper's rule from the empty graph.
 - ``usage eps=...`` and ``contribution eps=...``: the library's other rules
-  (``sklearn_freenets._evolve.RULES``) from the dense graph.
+  (``sklearn_freenets.evolve.RULES``) from the dense graph.
 - ``revival eps=0.25``: the paper's rule from the dense graph with
   ``revive_dead=True`` (neurons that never fired get fresh incoming weights).
 
@@ -44,8 +44,9 @@ Subcommands
     python benchmarks/bench_table2.py figures                # Figs. 4, 6, 7, 9 (fits)
     python benchmarks/bench_table2.py quick                  # smoke test, minutes
 
-``run`` writes one file per finished cell under ``DIR/cells`` and skips cells
-already there, so it resumes where it stopped; ``--worker I/N`` takes every N-th
+``run`` appends each finished cell as one line of ``DIR/cells.jsonl`` (JSON Lines
+keyed by data set, method, k and seed; ``harness.py``) and skips cells already
+there, so it resumes where it stopped; ``--worker I/N`` takes every N-th
 cell (start N workers of one thread each on N cores). Cells run k by k, at
 spread-out k (30, 100, 60, ...), every seed and data set per k, so a partial run
 already gives paired comparisons over all seeds. A results folder holds one
@@ -60,10 +61,10 @@ same data set, k and seed and writes ``DIR/pilot.md``.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
+import harness
 import torch
 from table2 import common, plots, report, run
 
@@ -85,18 +86,19 @@ def _run(args: argparse.Namespace) -> int:
             f"{pilots} are pilots, not rows of the table: give them their own --out"
         )
     stored = {key: run._jsonable(v) for key, v in training.items()}
-    for path in (out / "cells").glob("*.json"):
-        rec = json.loads(path.read_text())
+    store = common.cells_path(out)
+    cells = harness.read_cells(store, common.cell_key)
+    for key, rec in cells.items():
         if rec["training"] != stored or rec["setting"]["max_train"] != args.max_train:
             raise SystemExit(
-                f"{path} was made with another budget ({rec['training']}, max_train="
-                f"{rec['setting']['max_train']}); use another --out or the same "
-                "options."
+                f"{store}: cell {key} was made with another budget "
+                f"({rec['training']}, max_train={rec['setting']['max_train']}); use "
+                "another --out or the same options."
             )
     order = run.cell_order(args.datasets, args.ks, list(range(args.seeds)), methods)
     index, n_workers = (int(v) for v in args.worker.split("/"))
     order = order[index::n_workers]
-    todo = [c for c in order if not run.cell_path(out, c[2], c[3], c[1], c[0]).exists()]
+    todo = [c for c in order if (c[2], c[3], c[1], c[0]) not in cells]
     print(
         f"worker {index}/{n_workers}: {len(order)} cells, {len(todo)} to run; "
         f"training {training}",
@@ -107,15 +109,14 @@ def _run(args: argparse.Namespace) -> int:
     setting = run.setting(args.max_train)
     t0 = time.perf_counter()
     for i, (seed, k, dataset, method) in enumerate(todo, 1):
-        path = run.cell_path(out, dataset, method, k, seed)
-        if path.exists():  # another worker got there first
-            continue
+        if harness.is_done(store, (dataset, method, k, seed), common.cell_key):
+            continue  # another worker got there first
         if dataset not in cache:
             cache[dataset] = common.load_dataset(
                 dataset, args.data_home, args.max_train
             )
         rec = run.run_cell(cache[dataset], dataset, method, k, seed, training, setting)
-        common.write_json(path, rec)
+        harness.append_cell(store, rec)
         print(
             f"[{i}/{len(todo)} {(time.perf_counter() - t0) / 60:6.1f} min] "
             f"{dataset:13s} {method:31s} k={k:3d} seed={seed} "

@@ -8,7 +8,7 @@ For every cell of a grid of problem sizes (batch size in {32, 200, 1024},
 times one training step (forward, cross-entropy, backward and an Adam step, fused
 on the CPU as the estimators use it) of two models:
 
-- ``freenet``: ``sklearn_freenets._module.FreeNetModule(n_features, k, 10)`` with
+- ``freenet``: ``sklearn_freenets.nn.FreeNetModule(n_features, k, 10)`` with
   the dense graph and the default backend (the compiled serial kernels on the CPU);
 - ``mlp``: ``Sequential(Linear(n_features, k), ReLU, Linear(k, 10))``, for reference;
 
@@ -92,7 +92,7 @@ from pathlib import Path
 
 import torch
 
-from sklearn_freenets._module import FreeNetModule
+from sklearn_freenets.nn import FreeNetModule
 
 N_OUTPUTS = 10
 RESULTS_DIR = Path(__file__).resolve().parent / "results"

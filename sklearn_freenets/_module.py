@@ -96,6 +96,11 @@ def initial_adjacency(k: int, graph: str | ArrayLike = "dense") -> np.ndarray:
         ``"dense"``: every edge ``j -> i`` with ``j < i`` (contains every layered
         feed-forward net); ``"empty"``: no edges (a one-hidden-layer MLP); an
         array: its strictly lower triangle, which must be all that is set.
+
+    Returns
+    -------
+    adjacency : ndarray of shape (k, k), dtype=bool
+        ``adjacency[i, j]`` is the edge ``j -> i``.
     """
     lower = strictly_lower(k)
     if isinstance(graph, str):
@@ -226,6 +231,14 @@ class FreeNetModule(nn.Module):
         MLP scheme, then the recurrent weights (:meth:`reset_recurrent_weights`):
         a seed gives the weights that ``torch.manual_seed(seed)`` followed by
         the ``nn.Linear`` constructors gave in earlier versions.
+
+        Parameters
+        ----------
+        init : {"glorot", "torch"}, default="glorot"
+            Initialisation of the encoder, decoder and skip map, as in the
+            constructor.
+        random_state : int or None, default=None
+            Seed of the draws; None draws from torch's global generator.
         """
         if init not in INITS:
             raise ValueError(f"init must be one of {INITS}, got {init!r}")
@@ -248,13 +261,24 @@ class FreeNetModule(nn.Module):
 
         Row ``i`` is uniform in ``+-1/sqrt(n_in)``, ``n_in`` being neuron ``i``'s
         number of incoming edges (PyTorch's default for a Linear of that fan-in).
+
+        Parameters
+        ----------
+        generator : torch.Generator or None, default=None
+            Source of the draws; None: torch's global generator.
         """
         fan_in = self.adjacency.sum(dim=1).clamp(min=1).to(self.weight.dtype)
         bound = (1.0 / fan_in.sqrt()).unsqueeze(1)
         self.weight.uniform_(-1.0, 1.0, generator=generator).mul_(bound)
 
     def masked_weight(self) -> torch.Tensor:
-        """Return ``W * G``: the recurrent weights of the edges in the graph."""
+        """Return ``W * G``: the recurrent weights of the edges in the graph.
+
+        Returns
+        -------
+        weight : torch.Tensor of shape (k, k)
+            ``W`` with the entries outside the graph set to 0.
+        """
         return self.weight * self.adjacency
 
     def _graph_state(self) -> _GraphCache:
@@ -327,13 +351,24 @@ class FreeNetModule(nn.Module):
     def forward(
         self, X: torch.Tensor, preact_cap: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """The outputs for ``X``.
+        """Compute the outputs for ``X``.
 
-        ``preact_cap`` (shape (k,), optional) clips each neuron's pre-activation
-        from above before its activation (computed level by level, see
-        :func:`~sklearn_freenets._kernel.recurrence_by_levels`): the estimators
-        pass the largest pre-activation seen on the training rows, so that a
-        squared-ReLU network stays bounded on inputs unlike its training data.
+        Parameters
+        ----------
+        X : torch.Tensor of shape (n_samples, n_features)
+            Inputs, of the module's dtype and device.
+        preact_cap : torch.Tensor of shape (k,) or None, default=None
+            Clips each neuron's pre-activation from above before its activation
+            (computed level by level, see
+            :func:`~sklearn_freenets._kernel.recurrence_by_levels`): the
+            estimators pass the largest pre-activation seen on the training rows,
+            so that a squared-ReLU network stays bounded on inputs unlike its
+            training data.
+
+        Returns
+        -------
+        out : torch.Tensor of shape (n_samples, n_outputs)
+            The decoder's output (plus the skip map's, with ``skip=True``).
         """
         return self._output(self._hidden(X, False, preact_cap), X)
 
@@ -341,7 +376,20 @@ class FreeNetModule(nn.Module):
     def forward_with_preactivations(
         self, X: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(forward(X), Z)``: outputs and pre-activations in one pass, no grad."""
+        """Compute ``(forward(X), Z)``: outputs and pre-activations, no gradient.
+
+        Parameters
+        ----------
+        X : torch.Tensor of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        out : torch.Tensor of shape (n_samples, n_outputs)
+            As :meth:`forward`, in the same pass.
+        Z : torch.Tensor of shape (n_samples, k)
+            The neurons' pre-activations.
+        """
         H, Z = self._hidden(X, True)
         return self._output(H, X), Z
 
@@ -353,12 +401,36 @@ class FreeNetModule(nn.Module):
 
     @torch.no_grad()
     def hidden(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return ``(H, Z)``: neuron activations and pre-activations, no gradient."""
+        """Return ``(H, Z)``: neuron activations and pre-activations, no gradient.
+
+        Parameters
+        ----------
+        X : torch.Tensor of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        H : torch.Tensor of shape (n_samples, k)
+            The neurons' activations.
+        Z : torch.Tensor of shape (n_samples, k)
+            Their pre-activations.
+        """
         return self._hidden(X, True)
 
     @torch.no_grad()
     def preactivations(self, X: torch.Tensor) -> torch.Tensor:
-        """Return the neurons' pre-activations ``Z`` of shape (n, k), no gradient."""
+        """Return the neurons' pre-activations, no gradient.
+
+        Parameters
+        ----------
+        X : torch.Tensor of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        Z : torch.Tensor of shape (n_samples, k)
+            The pre-activations (see :meth:`hidden`).
+        """
         return self.hidden(X)[1]
 
     @torch.no_grad()
@@ -367,6 +439,12 @@ class FreeNetModule(nn.Module):
 
         Because a new edge starts at 0, adding edges never changes the function.
         Removed edges keep their weights, masked.
+
+        Parameters
+        ----------
+        adjacency : array-like of shape (k, k)
+            The new graph, booleans (or 0s and 1s); only strictly lower-triangular
+            entries may be set (``adjacency[i, j]`` is the edge ``j -> i``).
         """
         G = torch.as_tensor(
             initial_adjacency(self.k, np.asarray(adjacency)),
@@ -397,8 +475,20 @@ class FreeNetModule(nn.Module):
         gradients again (the ReDo recipe of Sokar et al., 2023). With rows ``X``,
         each bias is then shifted so that the neuron's pre-activation has median
         0 on ``X``: the neuron fires on half of those rows (a random draw alone
-        can leave it silent). The graph is unchanged. The draws come from
-        ``generator`` (on the module's device), or torch's global one when None.
+        can leave it silent). The graph is unchanged.
+
+        Parameters
+        ----------
+        neurons : array-like of shape (k,) of bool, or of int
+            The neurons to revive: a boolean mask or their indices.
+        X : torch.Tensor of shape (n_samples, n_features) or None, default=None
+            Rows on which to centre the revived neurons' pre-activations; None
+            leaves the biases as drawn.
+        batch_size : int, default=4096
+            Rows of ``X`` per forward pass.
+        generator : torch.Generator or None, default=None
+            Source of the draws (on the module's device); None: torch's global
+            generator.
         """
         idx = torch.as_tensor(np.flatnonzero(_neuron_mask(neurons, self.k)))
         if idx.numel() == 0:
@@ -453,6 +543,17 @@ class FreeNetModule(nn.Module):
         directions; float32 rounding fills the rest with noise that an untruncated
         solve fits with huge, cancelling weights, which the module cannot apply
         in its own precision.
+
+        Parameters
+        ----------
+        X : torch.Tensor of shape (n_samples, n_features)
+            Training inputs.
+        y : torch.Tensor of shape (n_samples, n_outputs) or None, default=None
+            Targets of the least-squares output fit; None shifts the biases only.
+        sample_weight : torch.Tensor of shape (n_samples,) or None, default=None
+            Row weights of the fit; None weighs every row equally.
+        margin : float, default=0.1
+            The smallest pre-activation every neuron gets on ``X``.
         """
         A = self.encoder(X)
         Wm = self.masked_weight()
@@ -499,10 +600,24 @@ class FreeNetModule(nn.Module):
         self.__dict__.setdefault("_graph_cache", None)
 
     def n_edges(self) -> int:
-        """Number of edges in the graph."""
+        """Return the number of edges in the graph.
+
+        Returns
+        -------
+        n_edges : int
+            The edges ``j -> i`` set in ``adjacency``.
+        """
         return int(self.adjacency.sum())
 
     def extra_repr(self) -> str:
+        """Return the module's summary in its ``repr``.
+
+        Returns
+        -------
+        text : str
+            ``k``, the activation, the number of edges and whether there is a skip
+            map.
+        """
         return (
             f"k={self.k}, activation={self.activation!r}, edges={self.n_edges()}, "
             f"skip={self.skip is not None}"
@@ -524,7 +639,27 @@ def _neuron_mask(neurons: ArrayLike, k: int) -> np.ndarray:
 def n_parameters(
     n_features: int, k: int, n_outputs: int, n_edges: int, skip: bool
 ) -> int:
-    """Count the effective parameters of a FreeNet (edges in the graph only)."""
+    """Count the effective parameters of a FreeNet (edges in the graph only).
+
+    Parameters
+    ----------
+    n_features : int
+        Input dimension.
+    k : int
+        Number of neurons.
+    n_outputs : int
+        Output dimension.
+    n_edges : int
+        Edges in the graph (each one recurrent weight).
+    skip : bool
+        Whether the net has the linear skip map (no bias) from input to output.
+
+    Returns
+    -------
+    n_params : int
+        Encoder weights and biases, the edges, decoder weights and biases, and the
+        skip map's weights.
+    """
     return (
         (n_features + 1) * k
         + n_edges

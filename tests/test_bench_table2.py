@@ -1,8 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Tests of the Table 2 benchmark's bookkeeping: choices on validation, pairing."""
 
-import json
-
+import harness
 import numpy as np
 import pytest
 from table2 import common, report, run
@@ -67,7 +66,7 @@ def test_summary_reports_the_chosen_row_and_its_differences():
 
 def test_matched_width_adds_the_dense_graphs_weights():
     """Check the widened FCNN has about the dense FreeNet's parameter count."""
-    from sklearn_freenets._module import n_parameters
+    from sklearn_freenets.nn import n_parameters
 
     for k in common.KS:
         width = run.matched_width(k, 784, 10)
@@ -98,12 +97,11 @@ def test_quick_run_end_to_end(tmp_path):
     except (OSError, ValueError) as exc:
         pytest.skip(f"MNIST not available: {exc}")
     assert bench_table2.main(["quick", "--out", str(tmp_path)]) == 0
-    cells = sorted((tmp_path / "cells").glob("*.json"))
+    cells = common.load_records(tmp_path)
     assert len(cells) == len(run.METHODS)
     text = (tmp_path / "table2.md").read_text()
     assert "## MNIST" in text and "## Targets" in text
-    for path in cells:
-        rec = json.loads(path.read_text())
+    for rec in cells:
         assert 0.2 < rec["accuracy"] <= 1.0
         assert len(rec["valid_curve"]) == rec["epochs"] == 2
 
@@ -200,8 +198,7 @@ def test_pilot_is_paired_with_the_row_it_varies(tmp_path):
     assert cols[8] == "+2.00 ± 0.00"  # - FCNN: (+0.02, +0.02)
     for out, recs in ((tmp_path / "pilot", pilot), (tmp_path / "table", table)):
         for rec in recs:
-            path = run.cell_path(out, "mnist", rec["method"], 60, rec["seed"])
-            common.write_json(path, rec)
+            harness.append_cell(common.cells_path(out), rec)
     assert report.write_pilot(tmp_path / "pilot", tmp_path / "table") == text
     assert (tmp_path / "pilot" / "pilot.md").read_text() == text
 
@@ -240,3 +237,36 @@ def test_standardised_pilots_see_inputs_scaled_on_the_training_rows():
     assert seen["X_valid"].dtype == np.float32 and seen["y_train"] is data["y_train"]
     assert seen["X_train"] is not data["X_train"]  # the shared data is untouched
     np.testing.assert_array_equal(data["X_train"][:, 2], 0.5)
+
+
+def test_run_appends_cells_and_resumes(tmp_path, monkeypatch):
+    """Check that run appends one line per cell and skips the cells stored."""
+    import bench_table2
+
+    fitted = []
+
+    def fake_cell(data, dataset, method, k, seed, training, setting):
+        fitted.append((dataset, method, k, seed))
+        rec = _record(dataset, method, k, seed, 0.9, 0.9)
+        training = {key: run._jsonable(v) for key, v in training.items()}
+        rec.update(training=training, setting=setting, edges_start=0, rounds=[])
+        return rec
+
+    monkeypatch.setattr(run, "run_cell", fake_cell)
+    monkeypatch.setattr(common, "load_dataset", lambda *args: {})
+    argv = ["run", "--datasets", "mnist", "--ks", "30", "--seeds", "2"]
+    argv += ["--methods", "FCNN", "Dense (no evolution)", "--out", str(tmp_path)]
+    assert bench_table2.main(argv) == 0
+    assert len(fitted) == 4
+    lines = common.cells_path(tmp_path).read_text().splitlines()
+    assert len(lines) == 4
+    assert bench_table2.main(argv) == 0  # everything stored: nothing refitted
+    assert len(fitted) == 4
+    assert [common.cell_key(r) for r in common.load_records(tmp_path)] == [
+        ("mnist", "Dense (no evolution)", 30, 0),
+        ("mnist", "Dense (no evolution)", 30, 1),
+        ("mnist", "FCNN", 30, 0),
+        ("mnist", "FCNN", 30, 1),
+    ]
+    with pytest.raises(SystemExit, match="another budget"):
+        bench_table2.main([*argv, "--epochs", "3"])

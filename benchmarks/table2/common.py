@@ -1,5 +1,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""What the Table 2 modules share: the paper's numbers, the data, the cell files."""
+"""What the Table 2 modules share: the paper's numbers, the data, the cell store.
+
+The cells of a results folder are the lines of its ``cells.jsonl`` (see
+``benchmarks/harness.py``), keyed by :func:`cell_key`.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import harness
 import numpy as np
 from sklearn.model_selection import train_test_split
 
@@ -105,8 +110,36 @@ def write_json(path: Path, obj: Any) -> None:
     os.replace(tmp, path)
 
 
+CELLS = "cells.jsonl"
+
+
+def cells_path(out: Path) -> Path:
+    """The file holding the cells of the results folder ``out``."""
+    return out / CELLS
+
+
+def slug(method: str) -> str:
+    """``method`` as a name part: lower case, runs of other characters as ``-``."""
+    return "".join(c if c.isalnum() or c == "." else "-" for c in method.lower())
+
+
+def cell_key(record: dict[str, Any]) -> tuple[str, str, int, int]:
+    """What identifies a cell: (data set, method, k, seed)."""
+    return record["dataset"], record["method"], record["k"], record["seed"]
+
+
+def cell_name(record: dict[str, Any]) -> str:
+    """A cell's name, ``<dataset>__<method slug>__k<k>__s<seed>``: records are
+    read in the order of these names (the names of the one-file-per-cell
+    store they came from), so reports do not depend on the order of runs."""
+    dataset, method, k, seed = cell_key(record)
+    return f"{dataset}__{slug(method)}__k{k}__s{seed}"
+
+
 def load_records(out: Path) -> list[dict[str, Any]]:
-    return [json.loads(p.read_text()) for p in sorted((out / "cells").glob("*.json"))]
+    """Every cell of the results folder ``out``, in the order of their names."""
+    cells = harness.read_cells(cells_path(out), cell_key)
+    return sorted(cells.values(), key=cell_name)
 
 
 def spread(values: list[int]) -> list[int]:

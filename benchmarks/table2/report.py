@@ -1,11 +1,12 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The Table 2 report: accuracies, paired differences, the choice of epsilon.
 
-Everything is computed from the cell files. Choices (epsilon of the FreeEvolve
-row, and of each rule) are made on the validation accuracy only, per data set,
-over the (k, seed) pairs where every candidate has finished; test accuracies are
-then reported once. Differences are paired: per (k, seed) the difference of two
-methods' test accuracies, then mean and standard deviation (ddof=0) over seeds.
+Everything is computed from the cells (``cells.jsonl``). Choices (epsilon of the
+FreeEvolve row, and of each rule) are made on the validation accuracy only, per
+data set, over the (k, seed) pairs where every candidate has finished; test
+accuracies are then reported once. Differences are paired: per (k, seed) the
+difference of two methods' test accuracies, then mean and standard deviation
+(ddof=0) over seeds.
 """
 
 from __future__ import annotations

@@ -17,7 +17,6 @@ import platform
 import time
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,7 +26,7 @@ from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback
 
 from sklearn_freenets import FreeNetClassifier
-from sklearn_freenets._module import n_parameters
+from sklearn_freenets.nn import n_parameters
 
 from .common import KS, paper_accuracy, spread
 
@@ -191,14 +190,6 @@ PILOTS: dict[str, tuple[str, float | None, str | None, Callable]] = {
 # The methods that see standardised inputs (see :func:`inputs_for`).
 STANDARDISED = {m for m in PILOTS if m.endswith(", standardised inputs")}
 ALL_METHODS = {**METHODS, **PILOTS}
-
-
-def slug(method: str) -> str:
-    return "".join(c if c.isalnum() or c == "." else "-" for c in method.lower())
-
-
-def cell_path(out: Path, dataset: str, method: str, k: int, seed: int) -> Path:
-    return out / "cells" / f"{dataset}__{slug(method)}__k{k}__s{seed}.json"
 
 
 def cell_order(
