@@ -11,7 +11,9 @@ doc/_build/html``), then run::
 1. ``index.html``, the user guide, Theorem 1, API reference, benchmarks and gallery
    pages exist,
    and so does one API page for every public name: ``sklearn_freenets.__all__`` and
-   the ``__all__`` of ``theory``, ``plotting`` and ``datasets``.
+   the functions and classes in the ``__all__`` of ``theory``, ``plotting``,
+   ``datasets``, ``evolve`` and ``nn`` (their constants, such as ``evolve.RULES``,
+   and type aliases, such as ``evolve.Rule``, have no page of their own).
 2. Every internal link of every page (``href`` and ``src``) points to a file that
    exists, and its ``#fragment`` to an ``id`` in that file.
 3. No page's text contains "Traceback" or "WARNING" (a failed example or a
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import inspect
 import json
 import os
 import re
@@ -69,15 +72,19 @@ FORBIDDEN = ("Traceback", "WARNING")
 def public_names() -> list[str]:
     """Return the dotted name of every public object of the package."""
     import sklearn_freenets
-    from sklearn_freenets import datasets, plotting, theory
+    from sklearn_freenets import datasets, evolve, nn, plotting, theory
 
     names = [
         f"sklearn_freenets.{name}"
         for name in sklearn_freenets.__all__
         if not name.startswith("__")
     ]
-    for module in (theory, plotting, datasets):
-        names += [f"{module.__name__}.{name}" for name in module.__all__]
+    for module in (theory, plotting, datasets, evolve, nn):
+        names += [
+            f"{module.__name__}.{name}"
+            for name in module.__all__
+            if inspect.isfunction(obj := getattr(module, name)) or inspect.isclass(obj)
+        ]
     return names
 
 

@@ -2,19 +2,15 @@
 """Plots of FreeNets and of their topology evolution (the figures of the paper).
 
 Every ``plot_*`` function takes a fitted :class:`~sklearn_freenets.FreeNetClassifier`
-/ :class:`~sklearn_freenets.FreeNetRegressor` (or benchmark records, or an
-adjacency matrix) and an optional matplotlib ``ax``, draws on it (on a new
-figure when ``ax`` is None) and returns it:
+/ :class:`~sklearn_freenets.FreeNetRegressor` (or an adjacency matrix) and an
+optional matplotlib ``ax``, draws on it (on a new figure when ``ax`` is None) and
+returns it:
 
 - :func:`plot_validation_curves`: validation accuracy (or R^2) per epoch of one
   or more estimators fitted with ``early_stopping=True`` (paper, Fig. 4);
-- :func:`plot_accuracy_vs_neurons`: test accuracy over the number of neurons
-  (paper, Fig. 5);
 - :func:`plot_edge_changes`: edges added and pruned per FreeEvolve round (Fig. 6);
 - :func:`plot_coactivation_distributions`: distributions of the co-activation
   (NCAM) and co-inactivation (NCIM) values (Fig. 7);
-- :func:`plot_edges_vs_neurons`: edges at the start and end of evolution over
-  the number of neurons (Fig. 8);
 - :func:`plot_edges_over_training`: number of edges per epoch (Fig. 9);
 - :func:`plot_adjacency`: the adjacency matrix as an image;
 - :func:`plot_graph`: the graph drawn by topological depth, with the helper
@@ -23,15 +19,9 @@ figure when ``ax`` is None) and returns it:
 matplotlib is an optional dependency, imported only when a plot is drawn; install
 it with ``pip install sklearn-freenets[plot]``.
 
-Benchmark records
------------------
-:func:`plot_accuracy_vs_neurons` and :func:`plot_edges_vs_neurons` take a list of
-dicts (or a :class:`pandas.DataFrame` with these columns), one per fitted model:
-``dataset``, ``method`` (for example ``"FreeEvolve"``, ``"FCNN"``,
-``"FCNN (param-matched)"``), ``k`` (number of neurons), ``seed``, ``accuracy``
-(test accuracy as a fraction in [0, 1]) and optionally ``edges_start`` /
-``edges_end`` (edges before the first and after the last FreeEvolve round) and
-``paper_accuracy`` (the paper's number in percent, or None).
+The paper's Figs. 5 and 8 (accuracy and edges over the number of neurons) plot
+benchmark records rather than fitted estimators; they are drawn by the
+repository's ``benchmarks/table2/plots.py``, not by this module.
 """
 
 from __future__ import annotations
@@ -50,12 +40,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
 __all__ = [
-    "plot_accuracy_vs_neurons",
     "plot_adjacency",
     "plot_coactivation_distributions",
     "plot_edge_changes",
     "plot_edges_over_training",
-    "plot_edges_vs_neurons",
     "plot_graph",
     "plot_validation_curves",
     "topological_depth",
@@ -63,6 +51,28 @@ __all__ = [
 
 _ADDED_COLOR = "tab:green"
 _PRUNED_COLOR = "tab:red"
+
+# Public functions that plotted benchmark records; they left the package.
+_MOVED_TO_BENCHMARKS = ("plot_accuracy_vs_neurons", "plot_edges_vs_neurons")
+
+if not TYPE_CHECKING:  # a module __getattr__ would hide every typo from mypy
+
+    def __getattr__(name: str) -> Any:
+        """Explain where the plots of benchmark records went (PEP 562).
+
+        Raises
+        ------
+        AttributeError
+            Always: with the new place of a moved plot, else the usual message.
+        """
+        if name in _MOVED_TO_BENCHMARKS:
+            raise AttributeError(
+                f"sklearn_freenets.plotting.{name} was removed: it plotted benchmark "
+                "records (the paper's Figs. 5 and 8), not fitted estimators, and "
+                "moved with the benchmark to benchmarks/table2/plots.py in the "
+                "sklearn-freenets repository (not part of the installed package)."
+            )
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -145,60 +155,6 @@ def _as_adjacency(estimator_or_matrix: Any) -> NDArray[np.bool_]:
             raise ValueError("The adjacency matrix must hold only 0/1 or booleans.")
         A = A.astype(bool)
     return A
-
-
-def _records(
-    results: Any,
-    *,
-    dataset: str | None,
-    required: Sequence[str],
-    caller_name: str,
-) -> list[dict[str, Any]]:
-    """Validate benchmark records and keep those of one data set."""
-    if hasattr(results, "to_dict") and hasattr(results, "columns"):  # DataFrame
-        results = results.to_dict("records")
-    if isinstance(results, Mapping) or not isinstance(results, Iterable):
-        raise ValueError(
-            f"{caller_name} expects a list of dicts (benchmark records), got "
-            f"{type(results).__name__}."
-        )
-    records = list(results)
-    if not all(isinstance(r, Mapping) for r in records):
-        raise ValueError(f"{caller_name} expects every benchmark record to be a dict.")
-    records = [dict(r) for r in records]
-    if not records:
-        raise ValueError(f"{caller_name} got no benchmark records.")
-    for i, record in enumerate(records):
-        missing = [key for key in ("dataset", *required) if key not in record]
-        if missing:
-            raise ValueError(f"Benchmark record {i} lacks the key(s) {missing}.")
-    datasets = sorted({str(r["dataset"]) for r in records})
-    if dataset is None:
-        if len(datasets) > 1:
-            raise ValueError(
-                f"The records hold several data sets {datasets}; choose one with "
-                "dataset=..."
-            )
-        return records
-    kept = [r for r in records if str(r["dataset"]) == dataset]
-    if not kept:
-        raise ValueError(
-            f"No benchmark record for dataset={dataset!r}; the records hold {datasets}."
-        )
-    return kept
-
-
-def _is_missing(value: Any) -> bool:
-    """True for None and NaN (a missing value in a DataFrame)."""
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def _method_colors(methods: Sequence[str]) -> dict[str, Any]:
-    """Colour of each method, following matplotlib's property cycle."""
-    import matplotlib as mpl
-
-    cycle = mpl.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])
-    return {m: cycle[i % len(cycle)] for i, m in enumerate(methods)}
 
 
 def _integer_xaxis(ax: Axes, ticks: ArrayLike) -> None:
@@ -491,225 +447,6 @@ def plot_validation_curves(
         )
         texts.append("FreeEvolve round")
     ax.legend(handles, texts, fontsize="small", loc="best")
-    return ax
-
-
-# ------------------------------------------------------------------- Fig. 5 and 8
-def plot_accuracy_vs_neurons(
-    results: Sequence[Mapping[str, Any]] | Any,
-    *,
-    dataset: str | None = None,
-    ax: Axes | None = None,
-) -> Axes:
-    """Plot the test accuracy against the number of neurons, per method.
-
-    The paper's Fig. 5: for each method, the mean accuracy (in percent) over the
-    seeds at each ``k``, with error bars of one standard deviation over the
-    seeds. Where the records carry the paper's accuracy (``paper_accuracy``),
-    it is drawn as a dashed line of the same colour, labelled
-    ``"paper: <method>"``.
-
-    Parameters
-    ----------
-    results : list of dict or pandas.DataFrame
-        Benchmark records with the keys ``dataset``, ``method``, ``k``,
-        ``seed``, ``accuracy`` (a fraction in [0, 1]) and optionally
-        ``paper_accuracy`` (percent, or None). See the module docstring.
-    dataset : str, default=None
-        Keep the records of this data set. None: the records must all be of
-        one data set.
-    ax : matplotlib Axes, default=None
-        Axes to draw on. None: a new figure.
-
-    Returns
-    -------
-    ax : matplotlib Axes
-        The axes drawn on. Each method's mean curve is an error-bar container
-        in ``ax.containers`` labelled with the method's name (its data line is
-        ``container.lines[0]``); the paper's numbers are the lines labelled
-        ``"paper: <method>"``.
-
-    See Also
-    --------
-    plot_edges_vs_neurons : Edges at the start and end of evolution over ``k``.
-
-    Examples
-    --------
-    >>> from sklearn_freenets.plotting import plot_accuracy_vs_neurons
-    >>> results = [
-    ...     {"dataset": "mnist", "method": "FreeEvolve", "k": k, "seed": s,
-    ...      "accuracy": 0.90 + 0.01 * k / 50 + 0.002 * s, "paper_accuracy": None}
-    ...     for k in (50, 100) for s in range(3)
-    ... ]
-    >>> ax = plot_accuracy_vs_neurons(results)
-    >>> ax.get_ylabel()
-    'test accuracy (%)'
-    """
-    records = _records(
-        results,
-        dataset=dataset,
-        required=("method", "k", "accuracy"),
-        caller_name="plot_accuracy_vs_neurons",
-    )
-    for record in records:
-        acc = float(record["accuracy"])
-        if not 0.0 <= acc <= 1.0:
-            raise ValueError(
-                f"accuracy must be a fraction in [0, 1], got {acc} (method "
-                f"{record['method']!r}, k={record['k']}); paper_accuracy is the one "
-                "given in percent."
-            )
-    ax = _get_ax(ax, "plot_accuracy_vs_neurons")
-    methods = list(dict.fromkeys(str(r["method"]) for r in records))
-    colors = _method_colors(methods)
-    for method in methods:
-        rows = [r for r in records if str(r["method"]) == method]
-        ks = np.array(sorted({int(r["k"]) for r in rows}))
-        percent = [
-            [100.0 * float(r["accuracy"]) for r in rows if int(r["k"]) == k] for k in ks
-        ]
-        mean = np.array([np.mean(p) for p in percent])
-        std = np.array([np.std(p) for p in percent])
-        ax.errorbar(
-            ks,
-            mean,
-            yerr=std,
-            marker="o",
-            markersize=5,
-            capsize=3,
-            color=colors[method],
-            label=method,
-        )
-        paper = {}
-        for k in ks:
-            values = [
-                float(r["paper_accuracy"])
-                for r in rows
-                if int(r["k"]) == k and not _is_missing(r.get("paper_accuracy"))
-            ]
-            if values:
-                paper[k] = float(np.mean(values))
-        if paper:
-            ax.plot(
-                list(paper),
-                list(paper.values()),
-                linestyle="--",
-                marker="x",
-                color=colors[method],
-                alpha=0.8,
-                label=f"paper: {method}",
-            )
-    _integer_xaxis(ax, [r["k"] for r in records])
-    ax.set_xlabel("number of neurons k")
-    ax.set_ylabel("test accuracy (%)")
-    name = str(records[0]["dataset"])
-    ax.set_title(f"Accuracy vs. neurons ({name})")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="small")
-    return ax
-
-
-def plot_edges_vs_neurons(
-    results: Sequence[Mapping[str, Any]] | Any,
-    *,
-    dataset: str | None = None,
-    method: str = "FreeEvolve",
-    ax: Axes | None = None,
-) -> Axes:
-    """Plot the number of edges at the start and end of evolution against ``k``.
-
-    The paper's Fig. 8: from the records of ``method``, the mean (over seeds)
-    number of edges before the first FreeEvolve round (``edges_start``) and
-    after the last one (``edges_end``) at each ``k``, with error bars of one
-    standard deviation, and the dense count ``k (k - 1) / 2`` as a dotted
-    reference.
-
-    Parameters
-    ----------
-    results : list of dict or pandas.DataFrame
-        Benchmark records with the keys ``dataset``, ``method``, ``k``,
-        ``edges_start`` and ``edges_end``. See the module docstring.
-    dataset : str, default=None
-        Keep the records of this data set. None: the records must all be of
-        one data set.
-    method : str, default="FreeEvolve"
-        Method whose records are plotted.
-    ax : matplotlib Axes, default=None
-        Axes to draw on. None: a new figure.
-
-    Returns
-    -------
-    ax : matplotlib Axes
-        The axes drawn on: the error-bar containers (``ax.containers``)
-        labelled ``"start of evolution"`` and ``"end of evolution"``, and the
-        line labelled ``"dense: k(k-1)/2"``.
-
-    See Also
-    --------
-    plot_edges_over_training : Edges per epoch of one fitted estimator.
-
-    Examples
-    --------
-    >>> from sklearn_freenets.plotting import plot_edges_vs_neurons
-    >>> results = [
-    ...     {"dataset": "mnist", "method": "FreeEvolve", "k": k, "seed": 0,
-    ...      "accuracy": 0.9, "edges_start": k * (k - 1) // 2, "edges_end": 3 * k}
-    ...     for k in (10, 20, 40)
-    ... ]
-    >>> ax = plot_edges_vs_neurons(results)
-    >>> sorted(ax.get_legend_handles_labels()[1])
-    ['dense: k(k-1)/2', 'end of evolution', 'start of evolution']
-    """
-    records = _records(
-        results,
-        dataset=dataset,
-        required=("method", "k"),
-        caller_name="plot_edges_vs_neurons",
-    )
-    rows = [
-        r
-        for r in records
-        if str(r["method"]) == method
-        and not _is_missing(r.get("edges_start"))
-        and not _is_missing(r.get("edges_end"))
-    ]
-    if not rows:
-        methods = sorted({str(r["method"]) for r in records})
-        raise ValueError(
-            f"No record of method={method!r} with edges_start and edges_end "
-            f"(methods in the records: {methods})."
-        )
-    ax = _get_ax(ax, "plot_edges_vs_neurons")
-    ks = np.array(sorted({int(r["k"]) for r in rows}))
-    for key, label, color, marker in (
-        ("edges_start", "start of evolution", "tab:blue", "o"),
-        ("edges_end", "end of evolution", "tab:orange", "s"),
-    ):
-        values = [[float(r[key]) for r in rows if int(r["k"]) == k] for k in ks]
-        ax.errorbar(
-            ks,
-            np.array([np.mean(v) for v in values]),
-            yerr=np.array([np.std(v) for v in values]),
-            marker=marker,
-            markersize=5,
-            capsize=3,
-            color=color,
-            label=label,
-        )
-    k_grid = np.linspace(ks.min(), ks.max(), 200) if len(ks) > 1 else ks
-    ax.plot(
-        k_grid,
-        k_grid * (k_grid - 1) / 2,
-        linestyle=":",
-        color="0.4",
-        label="dense: k(k-1)/2",
-    )
-    _integer_xaxis(ax, ks)
-    ax.set_xlabel("number of neurons k")
-    ax.set_ylabel("number of edges")
-    ax.set_title(f"Edges vs. neurons ({method}, {rows[0]['dataset']})")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="small")
     return ax
 
 

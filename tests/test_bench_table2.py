@@ -1,10 +1,13 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""Tests of the Table 2 benchmark's bookkeeping: choices on validation, pairing."""
+"""Tests of the Table 2 benchmark: choices on validation, pairing, Figs. 5 and 8."""
+
+import sys
 
 import harness
 import numpy as np
 import pytest
-from table2 import common, report, run
+from numpy.testing import assert_allclose, assert_array_equal
+from table2 import common, plots, report, run
 
 
 def _record(dataset, method, k, seed, accuracy, valid):
@@ -270,3 +273,170 @@ def test_run_appends_cells_and_resumes(tmp_path, monkeypatch):
     ]
     with pytest.raises(SystemExit, match="another budget"):
         bench_table2.main([*argv, "--epochs", "3"])
+
+
+# ------------------------------------ Figs. 5 and 8: plots of benchmark records
+@pytest.fixture
+def pyplot():
+    """matplotlib's pyplot on the Agg backend; closes the figures a test opened."""
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    yield plt
+    plt.close("all")
+
+
+def _plot_records():
+    """Hand-made benchmark records over two data sets, three methods, two seeds."""
+    records = []
+    for dataset, shift in (("mnist", 0.0), ("fashion", -0.1)):
+        for method, base in (("FreeEvolve", 0.90), ("FCNN", 0.88), ("Other", 0.80)):
+            for k in (10, 20, 40):
+                for seed in (0, 1):
+                    records.append(
+                        {
+                            "dataset": dataset,
+                            "method": method,
+                            "k": k,
+                            "seed": seed,
+                            "accuracy": base + shift + 0.001 * k + 0.01 * seed,
+                            "edges_start": k * (k - 1) // 2,
+                            "edges_end": 2 * k + seed,
+                            "paper_accuracy": (
+                                100 * (base + 0.02) if method == "FCNN" else None
+                            ),
+                        }
+                    )
+    return records
+
+
+def _line(ax, label):
+    """The line of ``ax`` with this label (the data line of an errorbar plot)."""
+    lines = [line for line in ax.lines if line.get_label() == label]
+    lines += [c.lines[0] for c in ax.containers if c.get_label() == label]
+    assert len(lines) == 1, [line.get_label() for line in ax.lines]
+    return lines[0]
+
+
+def test_plot_accuracy_vs_neurons_means(pyplot):
+    """Check that each method's line is the mean accuracy in percent over seeds."""
+    records = _plot_records()
+    ax = plots.plot_accuracy_vs_neurons(records, dataset="mnist")
+    for method in ("FreeEvolve", "FCNN", "Other"):
+        rows = [r for r in records if r["dataset"] == "mnist" and r["method"] == method]
+        ks = [10, 20, 40]
+        means = [
+            100 * np.mean([r["accuracy"] for r in rows if r["k"] == k]) for k in ks
+        ]
+        line = _line(ax, method)
+        assert_array_equal(line.get_xdata(), ks)
+        assert_allclose(line.get_ydata(), means)
+    paper = _line(ax, "paper: FCNN")
+    assert paper.get_linestyle() == "--"
+    assert_allclose(paper.get_ydata(), [90.0] * 3)
+    assert paper.get_color() == _line(ax, "FCNN").get_color()
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "paper: FreeEvolve" not in labels
+    assert ax.get_ylabel() == "test accuracy (%)"
+    assert "mnist" in ax.get_title()
+
+
+def test_plot_accuracy_vs_neurons_error_bars(pyplot):
+    """Check that the error bars span one standard deviation over the seeds."""
+    records = [
+        {"dataset": "d", "method": "m", "k": 5, "seed": s, "accuracy": a}
+        for s, a in enumerate((0.5, 0.7))
+    ]
+    ax = plots.plot_accuracy_vs_neurons(records)
+    (container,) = ax.containers
+    (bar,) = container.lines[2]
+    (segment,) = bar.get_segments()
+    assert_allclose(segment[:, 1], [50.0, 70.0])
+
+
+def test_plot_accuracy_vs_neurons_dataframe(pyplot):
+    """Check that a pandas DataFrame of records is accepted."""
+    pd = pytest.importorskip("pandas")
+    records = [r for r in _plot_records() if r["dataset"] == "mnist"]
+    from_frame = plots.plot_accuracy_vs_neurons(pd.DataFrame(records))
+    from_list = plots.plot_accuracy_vs_neurons(records)
+    labels = [c.get_label() for c in from_frame.containers]
+    assert labels == [c.get_label() for c in from_list.containers]
+    assert labels.count("FCNN") == 1
+    for a, b in zip(from_frame.containers, from_list.containers, strict=True):
+        assert_allclose(a.lines[0].get_ydata(), b.lines[0].get_ydata())
+
+
+@pytest.mark.parametrize(
+    "results, kwargs, match",
+    [
+        (_plot_records(), {}, "several data sets"),
+        (
+            _plot_records(),
+            {"dataset": "cifar"},
+            "No benchmark record for dataset='cifar'",
+        ),
+        ([], {}, "no benchmark records"),
+        ({"dataset": "mnist"}, {}, "list of dicts"),
+        ([1, 2], {}, "to be a dict"),
+        ([{"dataset": "d", "method": "m", "k": 5}], {}, r"lacks the key\(s\)"),
+        (
+            [{"dataset": "d", "method": "m", "k": 5, "seed": 0, "accuracy": 97.0}],
+            {},
+            r"fraction in \[0, 1\]",
+        ),
+    ],
+)
+def test_plot_accuracy_vs_neurons_bad_records(results, kwargs, match, pyplot):
+    """Check that malformed or ambiguous records raise a clear ValueError."""
+    with pytest.raises(ValueError, match=match):
+        plots.plot_accuracy_vs_neurons(results, **kwargs)
+
+
+def test_plot_edges_vs_neurons_means(pyplot):
+    """Check the start / end edge means of FreeEvolve and the dense reference."""
+    records = _plot_records()
+    ax = plots.plot_edges_vs_neurons(records, dataset="fashion")
+    ks = np.array([10, 20, 40])
+    assert_array_equal(_line(ax, "start of evolution").get_xdata(), ks)
+    assert_allclose(_line(ax, "start of evolution").get_ydata(), ks * (ks - 1) / 2)
+    assert_allclose(_line(ax, "end of evolution").get_ydata(), 2 * ks + 0.5)
+    dense = _line(ax, "dense: k(k-1)/2")
+    x = dense.get_xdata()
+    assert_allclose(dense.get_ydata(), x * (x - 1) / 2)
+    assert x.min() == 10 and x.max() == 40
+
+
+def test_plot_edges_vs_neurons_needs_edge_counts(pyplot):
+    """Check that records without edges of the chosen method raise ValueError."""
+    records = [
+        {"dataset": "d", "method": "FCNN", "k": 5, "seed": 0, "accuracy": 0.5},
+        {
+            "dataset": "d",
+            "method": "FreeEvolve",
+            "k": 5,
+            "seed": 0,
+            "accuracy": 0.5,
+            "edges_start": None,
+            "edges_end": None,
+        },
+    ]
+    with pytest.raises(ValueError, match="No record of method='FreeEvolve'"):
+        plots.plot_edges_vs_neurons(records)
+    ax = plots.plot_edges_vs_neurons(
+        [dict(r, edges_start=10, edges_end=4) for r in records], method="FCNN"
+    )
+    assert_allclose(_line(ax, "end of evolution").get_ydata(), [4])
+
+
+def test_record_plots_without_matplotlib_name_plot_extra(monkeypatch):
+    """Check that a clear ImportError names the plot extra without matplotlib."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    records = [r for r in _plot_records() if r["dataset"] == "mnist"]
+    with pytest.raises(
+        ImportError,
+        match=r"^plot_edges_vs_neurons requires matplotlib\. .* or "
+        r"`pip install sklearn-freenets\[plot\]`\.$",
+    ):
+        plots.plot_edges_vs_neurons(records)

@@ -19,12 +19,10 @@ from sklearn.exceptions import NotFittedError  # noqa: E402
 
 from sklearn_freenets import FreeNetClassifier, FreeNetRegressor  # noqa: E402
 from sklearn_freenets.plotting import (  # noqa: E402
-    plot_accuracy_vs_neurons,
     plot_adjacency,
     plot_coactivation_distributions,
     plot_edge_changes,
     plot_edges_over_training,
-    plot_edges_vs_neurons,
     plot_graph,
     plot_validation_curves,
     topological_depth,
@@ -108,30 +106,6 @@ def no_rounds_fit(digits):
     ).fit(X[:200], y[:200])
 
 
-def _records():
-    """Hand-made benchmark records over two data sets, three methods, two seeds."""
-    records = []
-    for dataset, shift in (("mnist", 0.0), ("fashion", -0.1)):
-        for method, base in (("FreeEvolve", 0.90), ("FCNN", 0.88), ("Other", 0.80)):
-            for k in (10, 20, 40):
-                for seed in (0, 1):
-                    records.append(
-                        {
-                            "dataset": dataset,
-                            "method": method,
-                            "k": k,
-                            "seed": seed,
-                            "accuracy": base + shift + 0.001 * k + 0.01 * seed,
-                            "edges_start": k * (k - 1) // 2,
-                            "edges_end": 2 * k + seed,
-                            "paper_accuracy": (
-                                100 * (base + 0.02) if method == "FCNN" else None
-                            ),
-                        }
-                    )
-    return records
-
-
 def _line(ax, label):
     """The line of ``ax`` with this label (the data line of an errorbar plot)."""
     lines = [line for line in ax.lines if line.get_label() == label]
@@ -158,15 +132,37 @@ def test_module_exports():
 
     assert sorted(plotting.__all__) == sorted(
         [f.__name__ for f in ESTIMATOR_PLOTS]
-        + [
-            "plot_accuracy_vs_neurons",
-            "plot_edges_vs_neurons",
-            "plot_validation_curves",
-            "topological_depth",
-        ]
+        + ["plot_validation_curves", "topological_depth"]
     )
     for name in plotting.__all__:
         assert callable(getattr(plotting, name))
+
+
+@pytest.mark.parametrize("name", ["plot_accuracy_vs_neurons", "plot_edges_vs_neurons"])
+def test_benchmark_record_plots_moved(name):
+    """Check that the plots of benchmark records say where they moved."""
+    from sklearn_freenets import plotting
+
+    assert name not in plotting.__all__
+    with pytest.raises(AttributeError, match=r"benchmarks/table2/plots\.py") as info:
+        getattr(plotting, name)
+    assert f"sklearn_freenets.plotting.{name} was removed" in str(info.value)
+    assert not hasattr(plotting, name)
+    # ``from ... import`` turns any AttributeError into its own ImportError, which
+    # drops the message (CPython's import_from): users see only the name.
+    with pytest.raises(ImportError, match=f"cannot import name '{name}'"):
+        exec(f"from sklearn_freenets.plotting import {name}", {})
+
+
+def test_unknown_plotting_name_raises_plain_attribute_error():
+    """Check that other unknown names raise the usual AttributeError."""
+    from sklearn_freenets import plotting
+
+    with pytest.raises(
+        AttributeError,
+        match=r"^module 'sklearn_freenets\.plotting' has no attribute 'plot_nothing'$",
+    ):
+        plotting.plot_nothing  # noqa: B018
 
 
 # -------------------------------------------------------- topological_depth
@@ -445,114 +441,6 @@ def test_plot_graph_estimator_and_large_graph(dense_fit):
     ax = plot_graph(A)
     assert len(ax.collections[0].get_segments()) == A.sum()
     ax.figure.canvas.draw()
-
-
-# --------------------------------------------------- benchmark-record plots
-def test_plot_accuracy_vs_neurons_means():
-    """Check that each method's line is the mean accuracy in percent over seeds."""
-    records = _records()
-    ax = plot_accuracy_vs_neurons(records, dataset="mnist")
-    for method in ("FreeEvolve", "FCNN", "Other"):
-        rows = [r for r in records if r["dataset"] == "mnist" and r["method"] == method]
-        ks = [10, 20, 40]
-        means = [
-            100 * np.mean([r["accuracy"] for r in rows if r["k"] == k]) for k in ks
-        ]
-        line = _line(ax, method)
-        assert_array_equal(line.get_xdata(), ks)
-        assert_allclose(line.get_ydata(), means)
-    paper = _line(ax, "paper: FCNN")
-    assert paper.get_linestyle() == "--"
-    assert_allclose(paper.get_ydata(), [90.0] * 3)
-    assert paper.get_color() == _line(ax, "FCNN").get_color()
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert "paper: FreeEvolve" not in labels
-    assert ax.get_ylabel() == "test accuracy (%)"
-    assert "mnist" in ax.get_title()
-
-
-def test_plot_accuracy_vs_neurons_error_bars():
-    """Check that the error bars span one standard deviation over the seeds."""
-    records = [
-        {"dataset": "d", "method": "m", "k": 5, "seed": s, "accuracy": a}
-        for s, a in enumerate((0.5, 0.7))
-    ]
-    ax = plot_accuracy_vs_neurons(records)
-    (container,) = ax.containers
-    (bar,) = container.lines[2]
-    (segment,) = bar.get_segments()
-    assert_allclose(segment[:, 1], [50.0, 70.0])
-
-
-def test_plot_accuracy_vs_neurons_dataframe():
-    """Check that a pandas DataFrame of records is accepted."""
-    pd = pytest.importorskip("pandas")
-    records = [r for r in _records() if r["dataset"] == "mnist"]
-    from_frame = plot_accuracy_vs_neurons(pd.DataFrame(records))
-    from_list = plot_accuracy_vs_neurons(records)
-    labels = [c.get_label() for c in from_frame.containers]
-    assert labels == [c.get_label() for c in from_list.containers]
-    assert labels.count("FCNN") == 1
-    for a, b in zip(from_frame.containers, from_list.containers, strict=True):
-        assert_allclose(a.lines[0].get_ydata(), b.lines[0].get_ydata())
-
-
-@pytest.mark.parametrize(
-    "results, kwargs, match",
-    [
-        (_records(), {}, "several data sets"),
-        (_records(), {"dataset": "cifar"}, "No benchmark record for dataset='cifar'"),
-        ([], {}, "no benchmark records"),
-        ({"dataset": "mnist"}, {}, "list of dicts"),
-        ([1, 2], {}, "to be a dict"),
-        ([{"dataset": "d", "method": "m", "k": 5}], {}, r"lacks the key\(s\)"),
-        (
-            [{"dataset": "d", "method": "m", "k": 5, "seed": 0, "accuracy": 97.0}],
-            {},
-            r"fraction in \[0, 1\]",
-        ),
-    ],
-)
-def test_plot_accuracy_vs_neurons_bad_records(results, kwargs, match):
-    """Check that malformed or ambiguous records raise a clear ValueError."""
-    with pytest.raises(ValueError, match=match):
-        plot_accuracy_vs_neurons(results, **kwargs)
-
-
-def test_plot_edges_vs_neurons_means():
-    """Check the start / end edge means of FreeEvolve and the dense reference."""
-    records = _records()
-    ax = plot_edges_vs_neurons(records, dataset="fashion")
-    ks = np.array([10, 20, 40])
-    assert_array_equal(_line(ax, "start of evolution").get_xdata(), ks)
-    assert_allclose(_line(ax, "start of evolution").get_ydata(), ks * (ks - 1) / 2)
-    assert_allclose(_line(ax, "end of evolution").get_ydata(), 2 * ks + 0.5)
-    dense = _line(ax, "dense: k(k-1)/2")
-    x = dense.get_xdata()
-    assert_allclose(dense.get_ydata(), x * (x - 1) / 2)
-    assert x.min() == 10 and x.max() == 40
-
-
-def test_plot_edges_vs_neurons_needs_edge_counts():
-    """Check that records without edges of the chosen method raise ValueError."""
-    records = [
-        {"dataset": "d", "method": "FCNN", "k": 5, "seed": 0, "accuracy": 0.5},
-        {
-            "dataset": "d",
-            "method": "FreeEvolve",
-            "k": 5,
-            "seed": 0,
-            "accuracy": 0.5,
-            "edges_start": None,
-            "edges_end": None,
-        },
-    ]
-    with pytest.raises(ValueError, match="No record of method='FreeEvolve'"):
-        plot_edges_vs_neurons(records)
-    ax = plot_edges_vs_neurons(
-        [dict(r, edges_start=10, edges_end=4) for r in records], method="FCNN"
-    )
-    assert_allclose(_line(ax, "end of evolution").get_ydata(), [4])
 
 
 # --------------------------------------------------- plot_validation_curves

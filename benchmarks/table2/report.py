@@ -252,7 +252,7 @@ def markdown(summary: dict[str, Any], records: list[dict]) -> str:
         "",
         f"Test accuracy in percent, mean ± std over seeds (ddof=0); {len(records)} "
         f"finished cells, seeds {seeds}. Produced by `benchmarks/bench_table2.py "
-        "report` from `cells/`. Every choice (epsilon) is made on the validation "
+        "report` from `cells.jsonl`. Every choice (epsilon) is made on the validation "
         "split; test numbers are reported once.",
         "",
     ]
