@@ -11,9 +11,10 @@ the defaults' and minus the MLP's, per set and on average, and the sets where it
 is more than 0.01 below the MLP (the target of the small-data issue).
 
 Cells (one per data set and lever, with every fold's score and fit time) are
-appended to ``results/levers/cells.jsonl``; a cell already there is not rerun,
-so an interrupted run resumes. ``--aggregate-only`` rewrites ``levers.md`` from
-the cells.
+appended to ``results/levers/cells.jsonl`` (through ``harness.py``; a later line
+replaces an earlier cell of the same key); a cell already there is not rerun, so
+an interrupted run resumes. ``--aggregate-only`` rewrites ``levers.md`` from the
+cells.
 
     python benchmarks/bench_levers.py                    # every lever, every set
     python benchmarks/bench_levers.py --levers default early_stopping
@@ -22,7 +23,6 @@ the cells.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 import warnings
@@ -30,9 +30,11 @@ from pathlib import Path
 from typing import Any
 
 import bench_tabular as bt
+import harness
 import numpy as np
 
 OUT = Path(__file__).parent / "results" / "levers"
+CELLS = "cells.jsonl"
 BUNDLED = ["iris", "wine", "breast_cancer", "digits", "diabetes", "linnerud"]
 
 # The levers measured, in report order. A lever's name is its parameters:
@@ -159,16 +161,14 @@ def run_cell(data: dict[str, Any], lever: str, repeat: int = 0) -> dict[str, Any
     }
 
 
+def cell_key(cell: dict[str, Any]) -> tuple[str, str, int]:
+    """A cell's key in ``cells.jsonl``: (data set, lever, repeat)."""
+    return cell["dataset"], cell["lever"], cell.get("repeat", 0)
+
+
 def all_cells(out: Path) -> dict[tuple[str, str, int], dict[str, Any]]:
     """Every cell by (data set, lever, repeat); a later line replaces an earlier."""
-    path = out / "cells.jsonl"
-    cells: dict[tuple[str, str, int], dict[str, Any]] = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            if line.strip():
-                c = json.loads(line)
-                cells[(c["dataset"], c["lever"], c.get("repeat", 0))] = c
-    return cells
+    return harness.read_cells(out / CELLS, cell_key)
 
 
 def load_cells(out: Path) -> dict[tuple[str, str], dict[str, Any]]:
@@ -176,37 +176,38 @@ def load_cells(out: Path) -> dict[tuple[str, str], dict[str, Any]]:
     return {(d, lev): c for (d, lev, r), c in all_cells(out).items() if r == 0}
 
 
-def evolution_section(cells: dict[tuple[str, str, int], dict[str, Any]]) -> list[str]:
-    """FreeEvolve (``evolve_rounds=60``) against ``evolve_rounds=0``, paired fold by
-    fold over every repeat run for both (the no-harm check on these sets), from
-    :func:`all_cells`."""
-    sets = sorted({d for d, lev, r in cells if lev == "evolve_rounds=0" and r > 0})
-    evolving = "evolve_rounds=60"
+def paired_section(
+    cells: dict[tuple[str, str, int], dict[str, Any]],
+    lever: str,
+    baseline: str,
+    intro: list[str],
+) -> list[str]:
+    """``lever`` against ``baseline``, paired fold by fold over every repeat run
+    for both (repeat ``r`` shuffles the folds with seed ``r`` and seeds the models
+    ``5 r + fold``), on the sets where some repeat after the first ran both.
+    ``cells`` is :func:`all_cells`; ``intro`` opens the section. Differences are
+    in points of accuracy or in R^2, mean and standard error over the folds. No
+    harm: a mean of at least -0.2 points (-0.002 of R^2), as ``bench_rules.py``
+    asks of tabular members."""
+    sets = sorted(
+        {d for d, lev, r in cells if lev == baseline and r > 0}
+        & {d for d, lev, r in cells if lev == lever and r > 0}
+    )
     if not sets:
         return []
     lines = [
         "",
-        "## FreeEvolve against the same defaults with evolve_rounds=0",
+        *intro,
         "",
-        "`evolve_rounds=60`: FreeEvolve's rule and schedule at their defaults "
-        '(`rule="phi"`; the classifier\'s default before it became '
-        "`evolve_rounds=0`), everything else at its default. Paired fold by fold "
-        "over every repeat of the 5-fold CV run for both (repeat "
-        "r shuffles the folds with seed r and seeds the models 5 r + fold): "
-        "evolve_rounds=60 - evolve_rounds=0, in points of accuracy or in R^2, "
-        "mean and standard "
-        "error over the folds. No harm: a mean of at least -0.2 points (-0.002 "
-        "of R^2), as `bench_rules.py` asks of tabular members.",
-        "",
-        "| data set | task | folds | evolved - unevolved | se | no harm |",
+        f"| data set | task | folds | {lever} - {baseline} | se | no harm |",
         "|---|---|---:|---:|---:|:---:|",
     ]
     for d in sets:
         diffs: list[float] = []
         task = ""
         for (dd, lev, r), c in cells.items():
-            other = cells.get((d, evolving, r))
-            if (dd, lev) != (d, "evolve_rounds=0") or other is None:
+            other = cells.get((d, lever, r))
+            if (dd, lev) != (d, baseline) or other is None:
                 continue
             task = c["task"]
             scale = 100.0 if task == "classification" else 1.0
@@ -218,10 +219,53 @@ def evolution_section(cells: dict[tuple[str, str, int], dict[str, Any]]) -> list
         se = float(np.std(diffs, ddof=1) / np.sqrt(len(diffs))) if len(diffs) > 1 else 0
         limit = -0.2 if task == "classification" else -0.002
         lines.append(
-            f"| {d} | {task[:3]} | {len(diffs)} | {mean:+.3f} | {se:.3f} | "
+            f"| {d} | {task[:3]} | {len(diffs)} | {mean:+.4f} | {se:.4f} | "
             f"{'yes' if mean >= limit else '**no**'} |"
         )
     return lines
+
+
+def evolution_section(cells: dict[tuple[str, str, int], dict[str, Any]]) -> list[str]:
+    """FreeEvolve (``evolve_rounds=60``) against ``evolve_rounds=0``: the no-harm
+    check of the evolution default on these sets."""
+    return paired_section(
+        cells,
+        "evolve_rounds=60",
+        "evolve_rounds=0",
+        [
+            "## FreeEvolve against the same defaults with evolve_rounds=0",
+            "",
+            "`evolve_rounds=60`: FreeEvolve's rule and schedule at their defaults "
+            '(`rule="phi"`; the classifier\'s default before it became '
+            "`evolve_rounds=0`), everything else at its default. Paired fold by "
+            "fold over every repeat of the 5-fold CV run for both (repeat r "
+            "shuffles the folds with seed r and seeds the models 5 r + fold), in "
+            "points of accuracy or in R^2, mean and standard error over the "
+            "folds. No harm: a mean of at least -0.2 points (-0.002 of R^2), as "
+            "`bench_rules.py` asks of tabular members.",
+        ],
+    )
+
+
+def finish_section(cells: dict[tuple[str, str, int], dict[str, Any]]) -> list[str]:
+    """The regressor's default (``early_stopping="auto"``: stop on held-out rows,
+    then finish on every row) against ``early_stopping=True`` (the same stopping,
+    no finish)."""
+    return paired_section(
+        cells,
+        "default",
+        "early_stopping",
+        [
+            "## Finishing on every row after early stopping",
+            "",
+            '`default`: the regressor\'s `early_stopping="auto"`, which stops on '
+            "the 20 % held out and then trains the restored network on every row "
+            "for a fifth of the epochs that found it; `early_stopping`: True, the "
+            "same stopping run without the finish (on a set too small to hold "
+            "out 10 rows, `linnerud`, the default holds out nothing). Paired as "
+            "above.",
+        ],
+    )
 
 
 def _signed(value: float) -> str:
@@ -301,6 +345,7 @@ def aggregate(out: Path) -> str:
             + " |"
         )
     lines += evolution_section(every)
+    lines += finish_section(every)
     text = "\n".join(lines) + "\n"
     (out / "levers.md").write_text(text)
     return text
@@ -343,8 +388,7 @@ def main(argv: list[str] | None = None) -> int:
                         continue
                     data = data or bt.load_dataset(name)
                     cell = run_cell(data, lever, repeat)
-                    with open(args.out / "cells.jsonl", "a") as f:
-                        f.write(json.dumps(cell) + "\n")
+                    harness.append_cell(args.out / CELLS, cell)
                     print(
                         f"{name:14s} {lever:28s} {repeat} {cell['mean_score']:9.4f} "
                         f"{cell['median_fit_seconds']:7.2f} s",

@@ -157,8 +157,9 @@ def _demo(args: argparse.Namespace) -> int:
         "\n"
         + textwrap.fill(
             "epochs: those the fit ran (200, the default max_epochs, when the "
-            "loss still improved); rounds: FreeEvolve rounds, which run until "
-            "three in a row change nothing.",
+            "loss still improved; the regressor then trains a fifth more on "
+            "every row, after stopping on held-out ones); rounds: FreeEvolve "
+            "rounds, which run until three in a row change nothing.",
             width=_WIDTH,
         )
     )

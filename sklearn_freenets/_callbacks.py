@@ -31,6 +31,7 @@ __all__ = [
     "DivergenceGuard",
     "EpochProgress",
     "KeepBest",
+    "MarkPhase",
 ]
 
 
@@ -66,6 +67,17 @@ class DivergenceGuard(Callback):
 
     def on_train_end(self, net: Any, **kwargs: Any) -> None:
         self.snapshot_, self.live_ = [], []  # do not keep (or pickle) the copies
+
+
+class MarkPhase(Callback):
+    """Record ``History.PHASE`` = ``name`` in the history row of every epoch."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def on_epoch_end(self, net: Any, phase: str | None = None, **kwargs: Any) -> None:
+        if phase is None:
+            net.history.record(History.PHASE, self.name)
 
 
 def _graph_changed(row: Any) -> bool:

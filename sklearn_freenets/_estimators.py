@@ -45,6 +45,7 @@ from sklearn_freenets._callbacks import (
     DivergenceGuard,
     EpochProgress,
     KeepBest,
+    MarkPhase,
 )
 from sklearn_freenets._evolve import (
     RULES,
@@ -101,6 +102,9 @@ _EVOLVE_PARAMS = (
 # early_stopping="auto" holds out validation rows only when there are at least
 # this many of them
 _AUTO_MIN_VALIDATION = 10
+# early_stopping="auto": after stopping on the held-out rows, the best network
+# trains on every row for this fraction of the epochs that found it (rounded up)
+_FINISH_FRACTION = 0.2
 # n_threads="auto": one torch thread below this many multiply-adds per forward pass
 # of a batch (benchmarks/bench_threads.py measures where more threads start to pay).
 _THREADS_MIN_WORK = 50_000_000
@@ -179,6 +183,11 @@ def _merge_duplicate_rows(X, y, w):
     _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     weight = np.bincount(inverse.ravel(), weights=w, minlength=len(first))
     return X[first], y[first], weight
+
+
+def _join(train, valid):
+    """The training and held-out ``(X, y, w)`` rows as one ``(X, y, w)``."""
+    return tuple(np.concatenate(pair) for pair in zip(train, valid, strict=True))
 
 
 def _dense(X) -> np.ndarray:
@@ -265,6 +274,7 @@ class _RunCallbacks:
     """
 
     guard: DivergenceGuard
+    phase: MarkPhase | None = None
     evolve: FreeEvolve | None = None
     proximal: ProximalSteps | None = None
     schedule: CosineLR | None = None
@@ -276,6 +286,7 @@ class _RunCallbacks:
         """All callbacks of the run as skorch ``(name, callback)`` pairs."""
         ours = [
             ("divergence_guard", self.guard),
+            ("phase", self.phase),
             ("free_evolve", self.evolve),
             ("proximal_steps", self.proximal),
             ("lr_schedule", self.schedule),
@@ -765,16 +776,67 @@ class _BaseFreeNet(BaseEstimator):
 
     # -- step 6: train ------------------------------------------------------------
     def _train(
-        self, net: FreeNetTrainer, data: TrainingData, *, incremental: bool, seed: int
+        self,
+        net: FreeNetTrainer,
+        data: TrainingData,
+        *,
+        incremental: bool,
+        seed: int,
+        epochs: int | None = None,
+        polish: bool = True,
     ) -> TrainingResult:
-        """One training run, with its threads and its own random generator."""
-        epochs = 1 if incremental else self.max_epochs
-        polish = 0 if incremental else self.polish_epochs
+        """One training run, with its threads and its own random generator.
+
+        ``epochs``: the gradient epochs (None: ``max_epochs``, or one for
+        ``partial_fit``); ``polish``: whether ``polish_epochs`` follow them.
+        """
+        if epochs is None:
+            epochs = 1 if incremental else self.max_epochs
+        n_polish = self.polish_epochs if polish and not incremental else 0
         threads = self._n_threads(net.batch_size, data.X.shape[1])
         with torch_threads(threads), blas_threads(threads):
             return net.train(
-                data, epochs, polish, generator=generator(seed, data.X.device)
+                data, epochs, n_polish, generator=generator(seed, data.X.device)
             )
+
+    def _finish(
+        self,
+        net: FreeNetTrainer,
+        data: TrainingData,
+        callbacks: _RunCallbacks,
+        stopped: TrainingResult,
+        since: int,
+        seed: int,
+    ) -> TrainingResult:
+        """``early_stopping="auto"``: train the best network on every row.
+
+        The network that scored best on the held-out rows (restored when the
+        stopping run ended) trains on all the rows, held-out ones included, for
+        ``_FINISH_FRACTION`` of the epochs that found it (rounded up), on its
+        graph as it is: no FreeEvolve round, no stopping criterion, the
+        learning rate and batch size ``fit`` would use on all the rows. Its
+        epochs are marked ``"finish"`` in the history; ``polish_epochs`` follow
+        them. A stopping run that diverged is not finished (nor polished).
+        """
+        if stopped.stop_reason == "diverged":
+            return stopped
+        best = callbacks.stopping.best_epoch_ if callbacks.stopping else None
+        epochs = 0 if best is None else math.ceil(_FINISH_FRACTION * (best - since))
+        finish = _RunCallbacks(guard=DivergenceGuard(), phase=MarkPhase("finish"))
+        if self.verbose:
+            name = f"{type(self).__name__} (all rows)"
+            finish.progress = EpochProgress(epochs + self.polish_epochs, name)
+        self._sync(net, len(data), finish)
+        result = self._train(
+            net, data, incremental=False, seed=seed + len(net.history), epochs=epochs
+        )
+        diverged = result.stop_reason == "diverged"
+        return TrainingResult(
+            epochs=stopped.epochs + result.epochs,
+            polish_epochs=result.polish_epochs,
+            stop_reason=result.stop_reason if diverged else stopped.stop_reason,
+            stopped_epoch=result.stopped_epoch if diverged else stopped.stopped_epoch,
+        )
 
     # -- the whole fit ------------------------------------------------------------
     def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
@@ -800,15 +862,27 @@ class _BaseFreeNet(BaseEstimator):
             )
             if not continues:
                 self._seed = seed
-            train, valid = self._split(X, y, w, incremental=incremental, seed=seed)
-            data, valid = self._training_data(train, valid, first=not continues)
+            train, valid_rows = self._split(X, y, w, incremental=incremental, seed=seed)
+            data, valid = self._training_data(train, valid_rows, first=not continues)
             net = self.net_ if continues else self._build(X.shape[1], data)
             since = len(net.history)
             callbacks = self._callbacks(
                 since, valid, len(data), incremental=incremental
             )
             self._sync(net, len(data), callbacks)
-            result = self._train(net, data, incremental=incremental, seed=seed + since)
+            finish = self.early_stopping == "auto" and valid is not None
+            result = self._train(
+                net,
+                data,
+                incremental=incremental,
+                seed=seed + since,
+                polish=not finish,
+            )
+            if finish:
+                data = self._training_data(_join(train, valid_rows), None, first=False)[
+                    0
+                ]
+                result = self._finish(net, data, callbacks, result, since, seed)
             self._bound_activations(net, data, incremental=incremental)
             self._set_fitted_state(net, result, callbacks)
             self._warn_on_stop(result, incremental)
@@ -1084,13 +1158,8 @@ default="empty"
         that FreeEvolve then wires up), ``"dense"`` every edge ``j -> i`` with
         ``j < i`` (it contains every layered network of ``k`` neurons: the
         paper's start); an array gives the edges (strictly lower triangular).
-        The empty start is the default because it generalised better on the
-        tuning data of ``benchmarks/tune_defaults.py`` (on classification the
-        dense start was 1.4-4.7 points worse on four of the six sets), and
-        with FreeEvolve's default schedule (``epsilon`` to
-        ``evolve_max_samples``) it had the best validation accuracy of every
-        configuration in the rerun of the paper's Table 2
-        (``benchmarks/bench_table2.py``) on MNIST, Fashion-MNIST and EMNIST.
+        The empty start generalised better on the tuning data (see
+        :ref:`default-rule` in the user guide).
     skip : bool, default=False
         Add a linear map from the input straight to the outputs.
     max_epochs : int, default=200
@@ -1109,14 +1178,12 @@ default="empty"
         epoch, within ``[1e-3, 1e-2]``: the MLP's 1e-3 from 10 batches an epoch
         (2,000 rows) on, and up to 1e-2 on small data, where 200 epochs of one
         to a few steps are too few updates at 1e-3. The rate used is
-        ``lr_``. Chosen on the tuning data of ``benchmarks/tune_defaults.py``.
+        ``lr_``.
     alpha : float, default=1e-3
         L2 penalty, passed as the optimizer's ``weight_decay`` (when the
         optimizer takes one). Per step it adds ``alpha * w`` to each gradient,
         a stronger penalty than the MLP's ``alpha=1e-4`` (which adds
-        ``alpha * w / batch_size``); 1e-3 was chosen on the tuning data of
-        ``benchmarks/tune_defaults.py``, where it kept the larger noisy sets from
-        overfitting.
+        ``alpha * w / batch_size``).
     tol : float, default={tol_default}
         An epoch improves when the training loss falls by more than ``tol``
         below the best so far (with ``early_stopping``: the validation score
@@ -1136,9 +1203,12 @@ default="empty"
         Held-out rows never train anything: not the weights, FreeEvolve,
         ``init="active"``, ``keep_best`` or the target standardisation.
         ``"auto"``: the same when ``fit`` can hold out at least 10 rows (and,
-        for the classifier, draw a stratified split), without ``keep_best``;
-        otherwise, and in :meth:`partial_fit`, train on every row as with
-        False. ``validation_scores_`` says which happened.{es_extra}
+        for the classifier, draw a stratified split), without ``keep_best``,
+        and then the restored network trains on every row, held-out ones
+        included, for a fifth of the epochs that found it (rounded up; its
+        graph as it is, no stopping; these epochs are marked ``"finish"`` in
+        ``net_.history``); otherwise, and in :meth:`partial_fit`, train on every
+        row as with False. ``validation_scores_`` says which happened.{es_extra}
     validation_fraction : float in (0, 1), default={vf_default}
         Fraction of the training rows held out by ``early_stopping``; unused
         otherwise.
@@ -1164,10 +1234,8 @@ default="empty"
         afterwards. ``"auto"``: one thread for problems below 50 million
         multiply-adds per forward pass of a batch, else the caller's setting
         (which joblib's and dask's workers already limit to their share of the
-        cores). On 2 cores, a second thread first pays from about 13 million
-        (10-20 % faster), but while other processes hold the cores it makes
-        steps 3x (large) to 170x (small) slower
-        (``benchmarks/bench_threads.py``).
+        cores): a second thread pays only on large problems, and on small ones
+        it makes steps much slower while other processes hold the cores.
     verbose : int, default=0
         0: silent. 1: a progress bar over epochs and one line per FreeEvolve
         round. 2: also skorch's per-epoch table.
@@ -1254,14 +1322,16 @@ adjacency_ : ndarray of shape (k, k), dtype=bool
         Lowest training loss of the gradient epochs; None with
         ``early_stopping``.
     validation_scores_ : list of float or None
-        Score on the held-out rows after each epoch ({score}); None without
-        ``early_stopping``.
+        Score on the held-out rows after each epoch of the stopping run
+        ({score}); None without ``early_stopping``.
     best_validation_score_ : float or None
         Best validation score of the last fit, ``max`` of its
-        ``validation_scores_`` (the weights restored at the end); None without
+        ``validation_scores_`` (the weights restored at the end of the stopping
+        run, before ``"auto"``'s finish on every row); None without
         ``early_stopping``.
     n_iter_ : int
-        Number of epochs the last ``fit`` ran (polish epochs included), 1 after
+        Number of epochs the last ``fit`` ran (the finish epochs of
+        ``early_stopping="auto"`` and polish epochs included), 1 after
         :meth:`partial_fit`, as for the MLP; ``loss_curve_`` spans all fits of
         a warm start.
     n_features_in_ : int
@@ -1307,31 +1377,25 @@ _REGRESSOR_TOL_NOTE = """
         The default is a tenth of the MLP's 1e-4 because the loss is measured
         on standardised targets (``standardize_targets=True``), where it is
         about ``1 - R^2`` rather than the MLP's ``var(y) (1 - R^2) / 2``: with
-        1e-4 the regressor stopped before it had converged, and 1e-5 was better
-        or equal on every regression set of ``benchmarks/tune_defaults.py``."""
+        1e-4 the regressor stopped before it had converged."""
 
 
 _CLASSIFIER_ROUNDS_NOTE = """
         The classifier does not evolve unless asked (``evolve_rounds=60`` runs
         the regressor's schedule): paired against the same network unevolved,
-        the default rule cost accuracy on each of the five small real
-        classification sets where it wired edges (0.2-0.7 points, 25 folds
-        each) and 0.15 points on a 15,000-row Fashion-MNIST subset (48 seeds);
-        its gains on classification were within the noise, at most 0.13 points
-        (``benchmarks/bench_levers.py``, ``benchmarks/bench_rules.py``). On
-        regression it never cost and gained where it wires edges."""
+        the default rule cost accuracy on small classification sets where it
+        wired edges, while on regression it never cost and gained where it
+        wires edges (see :ref:`default-rule` in the user guide)."""
 
 
 _REGRESSOR_ES_NOTE = """
         The regressor's default is ``"auto"`` with ``validation_fraction=0.2``:
         on small noisy regression sets, training until the training loss
-        converges fitted the noise (R^2 0.5-0.7 below the MLP's on two real
-        sets of about 200 rows), and stopping on held-out rows removed that
-        loss (``benchmarks/bench_levers.py``). It costs a little on clean data
-        where the net still improves at the end (it trains on 80 % of the rows:
-        -0.03 of R^2 on a 5,000-row sixth power); False trains on every row.
-        The classifier's default stays False: there, holding out rows cost as
-        much as it saved."""
+        converges fits the noise, and stopping on held-out rows avoids that;
+        the finish on every row recovers what holding rows out costs on clean
+        data (see :ref:`early-stopping` in the user guide). The classifier's
+        default stays False: there, holding out rows cost as much as it
+        saved."""
 
 
 def _fill(template: str, **extra: str) -> str:
@@ -1773,7 +1837,7 @@ class FreeNetRegressor(RegressorMixin, _BaseFreeNet):
     max_epochs=1000, n_iter_no_change=np.inf, lr=1e-2, alpha=0,
     lr_schedule="cosine", polish_epochs=50, init="active", keep_best=True)``
     (full-batch Adam, cosine-annealed, then L-BFGS, from a start where every
-    neuron is active); see ``benchmarks/bench_polynomials.py``.
+    neuron is active); see :doc:`/theory`.
 
     Examples
     --------

@@ -50,7 +50,8 @@ class History:
     Per epoch row: ``TRAIN_LOSS`` (the weighted mean loss of the epoch's
     batches; of the weights before the step for polish epochs), ``VALID_SCORE``
     (with early stopping), ``LR`` (with a learning-rate schedule), ``PHASE``
-    (``"polish"`` on L-BFGS polish epochs), ``FREE_EVOLVE`` (the record of the
+    (``"polish"`` on L-BFGS polish epochs, ``"finish"`` on the epochs that
+    ``early_stopping="auto"`` runs on every row), ``FREE_EVOLVE`` (the record of the
     round run at the end of the epoch), ``FREE_EVOLVE_EARLY`` (records of the
     rounds run within the epoch) and ``EVOLUTION_SETTLED`` (whether no further
     round will run). Callbacks only write keys; what the estimator reads back

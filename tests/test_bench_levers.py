@@ -88,5 +88,31 @@ def test_evolution_section_pairs_folds_over_repeats(tmp_path):
     (tmp_path / "cells.jsonl").write_text("".join(json.dumps(c) + "\n" for c in cells))
     lines = bench_levers.evolution_section(bench_levers.all_cells(tmp_path))
     # differences -1, 0, -1, -1 points: mean -0.75, se 0.25, below -0.2
-    assert "| s | cla | 4 | -0.750 | 0.250 | **no** |" in lines
+    assert "| s | cla | 4 | -0.7500 | 0.2500 | **no** |" in lines
     assert bench_levers.load_cells(tmp_path)[("s", "evolve_rounds=0")]["repeat"] == 0
+
+
+def test_finish_section_pairs_the_default_with_stopping_alone(tmp_path):
+    """Check the finish table: default - early_stopping in R^2, sets with repeats."""
+
+    def cell(dataset, lever, repeat, scores):
+        return {
+            **_cell(dataset, lever, "regression", sum(scores) / len(scores)),
+            "repeat": repeat,
+            "folds": [{"score": s} for s in scores],
+        }
+
+    cells = [
+        cell("r", "default", 0, [0.90, 0.80]),
+        cell("r", "early_stopping", 0, [0.89, 0.80]),
+        cell("r", "default", 1, [0.70, 0.60]),
+        cell("r", "early_stopping", 1, [0.69, 0.61]),
+        cell("once", "default", 0, [0.5, 0.5]),  # no repeat after the first: left out
+        cell("once", "early_stopping", 0, [0.4, 0.4]),
+    ]
+    (tmp_path / "cells.jsonl").write_text("".join(json.dumps(c) + "\n" for c in cells))
+    lines = bench_levers.finish_section(bench_levers.all_cells(tmp_path))
+    # differences +0.01, 0, +0.01, -0.01: mean +0.0025, se 0.0048
+    assert "| r | reg | 4 | +0.0025 | 0.0048 | yes |" in lines
+    assert not any(line.startswith("| once ") for line in lines)
+    assert any("| default - early_stopping |" in line for line in lines)

@@ -331,7 +331,7 @@ def test_warm_start_continues(Estimator):
     """Check that warm_start continues weights, graph, loss curve and history."""
     X, y = _xy(Estimator, n=200)
     params = {**FAST, "epsilon": 0.7, "initial_graph": "empty", "warm_start": True}
-    est = Estimator(**params).fit(X, y)
+    est = Estimator(**params, early_stopping=False).fit(X, y)
     first_rounds = list(est.evolution_history_)
     assert first_rounds and first_rounds[0]["n_added"] > 0
     graph = est.adjacency_.copy()
@@ -349,7 +349,7 @@ def test_warm_start_continues(Estimator):
     second = history[len(first_rounds) :]
     assert second and [r["epoch"] for r in second] == [6, 7][: len(second)]
     assert second[0]["n_edges_before"] == graph.sum()
-    cold = Estimator(**{**params, "warm_start": False}).fit(X, y)
+    cold = Estimator(**{**params, "warm_start": False}, early_stopping=False).fit(X, y)
     assert cold.n_iter_ == 5
     with pytest.raises(ValueError, match=r"\['k'\] changed"):
         est.set_params(k=5).fit(X, y)

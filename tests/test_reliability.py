@@ -679,7 +679,9 @@ def test_training_result_says_why_training_stopped(params, reason, monkeypatch):
 
     monkeypatch.setattr(_BaseFreeNet, "_train", recording)
     X, y = _xy(FreeNetRegressor)
-    reg = FreeNetRegressor(k=8, evolve_rounds=0, random_state=0, **params)
+    reg = FreeNetRegressor(
+        k=8, evolve_rounds=0, early_stopping=False, random_state=0, **params
+    )
     reg.fit(X, y)
     (result,) = results
     assert result.stop_reason == reason

@@ -53,6 +53,12 @@ def _blas_threads():
     )
 
 
+def _stopping_epochs(est):
+    """Epochs of the last fit's stopping run (before any finish or polish)."""
+    rows = list(est.net_.history)[len(est.loss_curve_) - est.n_iter_ :]
+    return sum(1 for row in rows if row.get("phase") is None)
+
+
 def _fit_quietly(est, *args, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -123,12 +129,12 @@ def test_cap_reached_warns_also_with_fixed_budget(Estimator):
     X, y = _xy(Estimator)
     with pytest.warns(ConvergenceWarning, match="max_epochs=3 reached"):
         est = Estimator(k=8, max_epochs=3, random_state=0).fit(X, y)
-    assert est.n_iter_ == 3
+    assert _stopping_epochs(est) == 3
     with pytest.warns(ConvergenceWarning, match="n_iter_no_change=np.inf never"):
         est = Estimator(
             k=8, max_epochs=25, n_iter_no_change=np.inf, tol=1.0, random_state=0
         ).fit(X, y)
-    assert est.n_iter_ == 25
+    assert _stopping_epochs(est) == 25
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
@@ -152,7 +158,7 @@ def test_count_restarts_after_each_graph_change(Estimator):
     ).fit(X, y)
     changed = [r["epoch"] for r in est.evolution_history_ if r["changed"]]
     assert changed and changed[-1] >= 3  # rounds after epochs 3, 6, ...
-    assert est.n_iter_ == changed[-1] + 3 > 4
+    assert _stopping_epochs(est) == changed[-1] + 3 > 4
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
@@ -173,8 +179,9 @@ def test_unchanged_rounds_do_not_hold_training(Estimator):
         random_state=0,
     ).fit(X, y)
     assert not any(r["changed"] for r in est.evolution_history_)
-    assert est.n_iter_ == 4
-    assert not est.net_.history[-1]["evolution_settled"]
+    assert _stopping_epochs(est) == 4
+    last = [row for row in est.net_.history if row.get("phase") is None][-1]
+    assert not last["evolution_settled"]
 
 
 @pytest.mark.parametrize("epochs, rounds", [(45, 2), (100, 3)])
@@ -252,7 +259,9 @@ def test_early_stopping_auto_holds_out_rows_only_when_it_can(Estimator):
     on = _fit_quietly(Estimator(**{**params, "early_stopping": True}), X, y)
     assert auto.validation_scores_ is not None
     assert auto.validation_scores_ == on.validation_scores_
-    assert auto.loss_curve_ == on.loss_curve_
+    # the same stopping run, then the finish on every row (True does not finish)
+    assert auto.loss_curve_[: on.n_iter_] == on.loss_curve_
+    assert auto.n_iter_ > on.n_iter_ == len(on.validation_scores_)
     # 37 rows hold out ceil(9.25) = 10, 36 rows 9: too few, every row trains
     assert _fit_quietly(Estimator(**params), X[:37], y[:37]).validation_scores_
     small = _fit_quietly(Estimator(**params), X[:36], y[:36])
@@ -267,6 +276,35 @@ def test_early_stopping_auto_holds_out_rows_only_when_it_can(Estimator):
         Estimator(**{**params, "early_stopping": True}, keep_best=True).fit(X, y)
     extra = {"classes": np.unique(y)} if Estimator is FreeNetClassifier else {}
     assert Estimator(**params).partial_fit(X, y, **extra).validation_scores_ is None
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_early_stopping_auto_finishes_on_every_row(Estimator):
+    """Check "auto"'s finish: the best network of the stopping run trains on all
+    rows for a fifth of its epochs, exactly as a warm start without stopping."""
+    X, y = _xy(Estimator, n=150)  # one batch: the order of the rows is moot
+    params = dict(k=8, validation_fraction=0.2, evolve_rounds=0, random_state=0)
+    params.update(max_epochs=60, n_iter_no_change=3, tol=1e-2)
+    auto = _fit_quietly(Estimator(**params, early_stopping="auto"), X, y)
+    on = _fit_quietly(Estimator(**params, early_stopping=True), X, y)
+    best = int(np.argmax(on.validation_scores_)) + 1
+    assert on.n_iter_ > best  # it stopped after its best epoch
+    finish = int(np.ceil(0.2 * best))
+    phases = [row.get("phase") for row in auto.net_.history]
+    assert phases == [None] * on.n_iter_ + ["finish"] * finish
+    assert auto.n_iter_ == len(auto.loss_curve_) == on.n_iter_ + finish
+    assert auto.validation_scores_ == on.validation_scores_
+    assert auto.best_validation_score_ == on.best_validation_score_
+    on.set_params(warm_start=True, early_stopping=False, max_epochs=finish)
+    _fit_quietly(on, X, y)
+    assert auto.loss_curve_ == on.loss_curve_
+    assert_array_equal(auto.predict(X), on.predict(X))
+    # polish epochs follow the finish
+    polished = _fit_quietly(
+        Estimator(**params, early_stopping="auto", polish_epochs=2), X, y
+    )
+    phases = [row.get("phase") for row in polished.net_.history]
+    assert phases[-finish - 2 :] == ["finish"] * finish + ["polish"] * 2
 
 
 def test_early_stopping_auto_without_a_stratified_split():
@@ -291,7 +329,7 @@ def test_regressor_stops_on_held_out_rows_by_default():
     X, y = _xy(FreeNetRegressor, n=100)
     reg = _fit_quietly(FreeNetRegressor(k=8, max_epochs=20, random_state=0), X, y)
     assert reg.early_stopping == "auto" and reg.validation_fraction == 0.2
-    assert len(reg.validation_scores_) == reg.n_iter_
+    assert len(reg.validation_scores_) == _stopping_epochs(reg) < reg.n_iter_
     assert reg.best_validation_score_ == max(reg.validation_scores_)
     assert FreeNetClassifier().early_stopping is False
 
@@ -414,7 +452,7 @@ def test_sample_weight_mini_batches_and_partial_fit(Estimator):
     w = np.where(X[:, 0] > 0, 3.0, 1.0)
     est = Estimator(k=6, max_epochs=5, n_iter_no_change=np.inf, random_state=0)
     est.fit(X, y, sample_weight=w)
-    assert est.net_.batch_size == 200 and est.n_iter_ == 5
+    assert est.net_.batch_size == 200 and _stopping_epochs(est) == 5
     kwargs = {"classes": [0, 1]} if Estimator is FreeNetClassifier else {}
     inc = Estimator(k=6, random_state=0).partial_fit(X, y, sample_weight=w, **kwargs)
     inc.partial_fit(X, y, sample_weight=w)
