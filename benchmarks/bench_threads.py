@@ -27,10 +27,10 @@ ratio of the medians and of the mean times are in the JSON).
 
 The grid runs in two modes in the same run: ``idle`` (nothing started by the
 script) and ``busy``, in which the script starts ``os.cpu_count()`` processes
-spinning in a pure-Python loop (``--busy-procs``), so that every core is taken by
-another process, and kills them afterwards. torch's intra-op thread pool waits for
-its workers by spinning, which is what makes more threads expensive on small
-problems when a core is taken.
+spinning in a pure-Python loop (``--busy-procs``; ``harness.busy_load``), so that
+every core is taken by another process, and kills them afterwards. torch's
+intra-op thread pool waits for its workers by spinning, which is what makes more
+threads expensive on small problems when a core is taken.
 
 The problem size of a cell is the number of multiply-adds of one forward pass:
 ``batch * (n_features * k + k * k / 2 + k * n_outputs)`` for the FreeNet (encoder,
@@ -84,12 +84,12 @@ import math
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from contextlib import nullcontext
 from pathlib import Path
 
+import harness
 import torch
 
 from sklearn_freenets.nn import FreeNetModule
@@ -193,38 +193,6 @@ def measure_cell(
         "t1_all_ms": [1e3 * t for t in times[one]],
         "tN_all_ms": [1e3 * t for t in times[many]],
     }
-
-
-class BusyLoad:
-    """Context manager running ``n`` processes that spin in a pure-Python loop."""
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-        self.procs: list[subprocess.Popen] = []
-
-    def __enter__(self) -> BusyLoad:
-        for _ in range(self.n):
-            self.procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-c", "while True: pass"],
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
-        time.sleep(0.5)  # let them start and reach the loop
-        dead = [p.pid for p in self.procs if p.poll() is not None]
-        if dead:
-            raise RuntimeError(f"busy-loop processes {dead} exited at once")
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.kill()
-        for proc in self.procs:
-            proc.wait()
-        self.procs.clear()
 
 
 # --------------------------------------------------------------------- summary
@@ -491,7 +459,9 @@ def main(argv: list[str] | None = None) -> int:
     for mode in modes:
         load[mode] = list(os.getloadavg())
         print(f"# mode {mode}: load average {load[mode][0]:.2f} at start", flush=True)
-        load_ctx = BusyLoad(args.busy_procs) if mode == "busy" else nullcontext()
+        load_ctx = (
+            harness.busy_load(args.busy_procs) if mode == "busy" else nullcontext()
+        )
         t_mode = _clock()
         with load_ctx:
             for model in models:

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""Tests of benchmarks/harness.py: cells stored as JSON Lines."""
+"""Tests of benchmarks/harness.py: JSON Lines cells, busy load, marked blocks."""
 
 import json
 
@@ -69,3 +69,44 @@ def test_write_cells_round_trips(tmp_path):
     harness.write_cells(path, cells)
     assert list(harness.read_cells(path, _key).values()) == cells
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_busy_load_runs_the_processes_only_inside_the_block():
+    """Check that busy_load starts n spinning processes and stops them after."""
+    with harness.busy_load(2) as procs:
+        assert len(procs) == 2
+        assert all(p.poll() is None for p in procs)
+    assert all(p.returncode is not None for p in procs)
+
+
+def test_busy_load_stops_the_processes_on_an_error():
+    """Check that an error inside the block still stops the processes."""
+    with pytest.raises(KeyError), harness.busy_load(1) as procs:
+        raise KeyError("inside")
+    assert procs[0].returncode is not None
+
+
+BEGIN, END = "<!-- table -->", "<!-- /table -->"
+
+
+def test_replace_between_markers_rewrites_only_the_block(tmp_path):
+    """Check that only the text between the markers changes, markers kept."""
+    path = tmp_path / "README.md"
+    path.write_text(f"# Title\n\n{BEGIN}\nold\nrows\n{END}\n\nAfter {END}\n")
+    harness.replace_between_markers(path, BEGIN, END, "| new |")
+    assert path.read_text() == f"# Title\n\n{BEGIN}\n| new |\n{END}\n\nAfter {END}\n"
+    harness.replace_between_markers(path, BEGIN, END, "| new |")  # idempotent
+    assert path.read_text() == f"# Title\n\n{BEGIN}\n| new |\n{END}\n\nAfter {END}\n"
+
+
+@pytest.mark.parametrize(
+    "text, missing",
+    [("no markers\n", BEGIN), (f"{BEGIN}\nx\n", END), (f"{END}\n{BEGIN}\n", END)],
+)
+def test_replace_between_markers_raises_on_a_missing_marker(tmp_path, text, missing):
+    """Check that a missing marker (or an end before the begin) is a clear error."""
+    path = tmp_path / "README.md"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=f"marker '{missing}' not found"):
+        harness.replace_between_markers(path, BEGIN, END, "new")
+    assert path.read_text() == text

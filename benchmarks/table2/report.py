@@ -16,6 +16,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import harness
 import numpy as np
 
 from .common import DATASET_NAMES, DATASETS, KS, PAPER, load_records, write_json
@@ -547,11 +548,15 @@ def readme_section(summary: dict[str, Any], records: list[dict]) -> str:
     return "\n".join([*head, "", *rules, *(["", *ranking] if ranking else [])])
 
 
+def readme_table(summary: dict[str, Any], records: list[dict]) -> str:
+    """README's block: the first table of :func:`readme_section` (FreeEvolve
+    against the FCNN and the dense net, beside the paper's margin)."""
+    return readme_section(summary, records).split("\n\n")[0]
+
+
 def update_readme(readme: Path, text: str) -> None:
-    body = readme.read_text()
-    begin = body.index(README_BEGIN) + len(README_BEGIN)
-    end = body.index(README_END)
-    readme.write_text(body[:begin] + "\n" + text + "\n" + body[end:])
+    """Replace README's generated Table 2 block with ``text``."""
+    harness.replace_between_markers(readme, README_BEGIN, README_END, text)
 
 
 def write(out: Path, readme: Path | None = None) -> str:
@@ -563,12 +568,10 @@ def write(out: Path, readme: Path | None = None) -> str:
     summary = summarise(records)
     text = markdown(summary, records)
     compact = readme_section(summary, records)
-    (out / "table2.md").write_text(
-        text + "\n## Summary (as in README)\n\n" + compact + "\n"
-    )
+    (out / "table2.md").write_text(text + "\n## Table 2 summary\n\n" + compact + "\n")
     write_json(out / "table2.json", json.loads(json.dumps(summary, default=str)))
     if readme is not None:
-        update_readme(readme, compact)
+        update_readme(readme, readme_table(summary, records))
     return text
 
 
