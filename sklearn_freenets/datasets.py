@@ -1061,7 +1061,7 @@ def load_emnist(
     download_if_missing: bool = False,
     return_X_y: bool = False,
     scale: bool = True,
-    holdout_from_test: bool | Literal["auto"] = "auto",
+    holdout_from_test: bool | Literal["auto"] = False,
     test_size: float = 0.2,
     random_state: int | np.random.RandomState | None = 0,
 ) -> Bunch | tuple[NDArray[np.float32] | NDArray[np.uint8], NDArray[np.int64]]:
@@ -1084,12 +1084,11 @@ def load_emnist(
     upright.
 
     **Truncated EMNIST.** The FreeNets paper trains on a truncated EMNIST, not on the
-    full 697,932-image ByClass training set. When a split's official training files
-    are absent but its test files are present (the offline copy of this project has
-    only the ByClass and EMNIST-MNIST test splits), this loader can divide the
-    official *test* split into a training and a test part, stratified by class and
-    seeded by ``random_state`` (see ``holdout_from_test``). That division is **not**
-    an official EMNIST split: say so when reporting results.
+    full 697,932-image ByClass training set. Asked to (``holdout_from_test=True``),
+    this loader divides a split's official *test* split into a training and a test
+    part, stratified by class and seeded by ``random_state``, which needs only the
+    test files. That division is **not** an official EMNIST split: say so when
+    reporting results. By default the loader reads the official files only.
 
     Parameters
     ----------
@@ -1124,18 +1123,18 @@ def load_emnist(
         If True, the pixels are float32 in [0, 1] (the stored bytes divided by 255).
         If False, they are the raw uint8 values 0-255.
 
-    holdout_from_test : "auto" or bool, default="auto"
+    holdout_from_test : bool, default=False
         Where the training and test sets come from.
 
         - False: the official files only; missing training files are an error
-          (or downloaded, with ``download_if_missing=True``).
-        - True: always divide the official test split into a training part and a
-          test part of relative size ``test_size``, stratified by class.
-        - "auto": the official split when its training files are present or may
-          be downloaded, otherwise (training files missing, test files present)
-          the division of ``True``, with a ``UserWarning`` saying so. The choice
-          is the same for every ``subset``, so training and test parts never
-          overlap.
+          (or downloaded, with ``download_if_missing=True``) whose message says
+          when the test files alone would do for ``True``.
+        - True: divide the official test split into a training part and a test
+          part of relative size ``test_size``, stratified by class.
+        - "auto" (deprecated; the earlier default): the official split
+          when its training files are present or may be downloaded, otherwise
+          the division of ``True``. It gives a ``FutureWarning``; pass True or
+          False instead.
 
     test_size : float, default=0.2
         Fraction of the official test split that forms the test part of the
@@ -1220,6 +1219,13 @@ def load_emnist(
         return all((folder / s.name).is_file() for s in specs)
 
     if holdout_from_test == "auto":
+        warnings.warn(
+            "holdout_from_test='auto' is deprecated: the default is False (the "
+            "official files only). Pass holdout_from_test=True to divide the "
+            "official test split into a training and a test part.",
+            FutureWarning,
+            stacklevel=3,  # past the validate_params wrapper, to the caller
+        )
         official = (
             present(train_specs) or download_if_missing or not present(test_specs)
         )
@@ -1245,7 +1251,7 @@ def load_emnist(
     else:
         needed = also = test_specs
     note = ""
-    if holdout_from_test == "auto" and official:
+    if official and present(test_specs) and not present(train_specs):
         note = (
             "With only the test files and the mapping file, holdout_from_test=True "
             "divides the official test split into a training and a test part "

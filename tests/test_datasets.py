@@ -224,8 +224,8 @@ def test_emnist_missing_files_error_lists_needed_files(kwargs, needed, also, tmp
         assert line.startswith("emnist-letters-") and part in line, listed
     assert f"{len(needed)} file(s) missing from {tmp_path / 'emnist'}" in message
     assert ("Also missing" in message) == bool(also)
-    auto = kwargs.get("holdout_from_test", "auto") == "auto"
-    assert ("holdout_from_test=True divides" in message) == auto
+    # no test files either: dividing them is no way out, so it is not offered
+    assert "holdout_from_test=True divides" not in message
 
 
 def test_local_checksum_mismatch(mnist_copy):
@@ -327,10 +327,10 @@ def emnist_byclass(data_dir):
     """Hold-out division of the EMNIST ByClass test split (train and test parts)."""
     if not (data_dir / "emnist" / "emnist-byclass-test-images-idx3-ubyte.gz").is_file():
         pytest.skip("EMNIST ByClass test split not in the offline data")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        train = load_emnist(data_home=data_dir)
-        test = load_emnist(subset="test", data_home=data_dir, return_X_y=True)
+    train = load_emnist(data_home=data_dir, holdout_from_test=True)
+    test = load_emnist(
+        subset="test", data_home=data_dir, return_X_y=True, holdout_from_test=True
+    )
     return train, test
 
 
@@ -351,10 +351,19 @@ def test_emnist_byclass_holdout(emnist_byclass):
     assert np.all(np.abs(n_test - 0.2 * (n_train + n_test)) <= 1)
 
 
-def test_emnist_auto_warns(data_dir):
-    """Check that the automatic fallback to the hold-out division warns."""
-    with pytest.warns(UserWarning, match="NOT the official EMNIST split"):
-        load_emnist(split="mnist", subset="test", data_home=data_dir)
+def test_emnist_divides_the_test_split_only_when_asked(data_dir):
+    """Check the default (official files only, the division offered in the
+    error) and the deprecated "auto" (a FutureWarning, then its fallback)."""
+    with pytest.raises(FileNotFoundError, match="holdout_from_test=True divides"):
+        load_emnist(split="mnist", data_home=data_dir)  # no training files
+    with (
+        pytest.warns(FutureWarning, match="holdout_from_test='auto' is deprecated"),
+        pytest.warns(UserWarning, match="NOT the official EMNIST split"),
+    ):
+        bunch = load_emnist(
+            split="mnist", subset="test", data_home=data_dir, holdout_from_test="auto"
+        )
+    assert not bunch.official_split
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_emnist(
