@@ -37,29 +37,12 @@ print(__doc__)
 # https://github.com/zalandoresearch/fashion-mnist (``train-images-idx3-ubyte.gz``,
 # ``train-labels-idx1-ubyte.gz``, ``t10k-images-idx3-ubyte.gz``,
 # ``t10k-labels-idx1-ubyte.gz``), or call the loader once with
-# ``download_if_missing=True``. Below, the folder is read from the environment
-# variable, with a fallback to the ``shared/data`` folder beside a source
-# checkout of the project; when neither exists the loader raises a
-# ``FileNotFoundError`` that names the missing files and where to get them.
-import os
-from pathlib import Path
-
+# ``download_if_missing=True``. When the files are missing the loader raises
+# a ``FileNotFoundError`` that names them and where to get them.
 from sklearn_freenets.datasets import load_fashion_mnist
 
-data_home = os.environ.get("SKLEARN_FREENETS_DATA")
-if data_home is None:
-    try:
-        here = Path(__file__).resolve().parent
-    except NameError:  # run interactively, e.g. in a notebook
-        here = Path.cwd()
-    candidate = here.parent.parent / "shared" / "data"
-    if (candidate / "fashion-mnist").is_dir():
-        data_home = candidate
-
-X_train, y_train = load_fashion_mnist(
-    subset="train", data_home=data_home, return_X_y=True
-)
-X_test, y_test = load_fashion_mnist(subset="test", data_home=data_home, return_X_y=True)
+X_train, y_train = load_fashion_mnist(subset="train", return_X_y=True)
+X_test, y_test = load_fashion_mnist(subset="test", return_X_y=True)
 print(f"Full training set: {X_train.shape}, test set: {X_test.shape}")
 
 # %%

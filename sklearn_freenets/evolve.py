@@ -29,8 +29,8 @@ Examples
 ...     return adjacency | paper_rule(adjacency, stats, epsilon)
 >>> X = np.random.RandomState(0).uniform(size=(200, 4))
 >>> y = (X[:, 0] > 0.5).astype(int)
->>> clf = FreeNetClassifier(k=6, rule=add_only, random_state=0).fit(X, y)
->>> clf.adjacency_.shape
+>>> clf = FreeNetClassifier(k=6, evolve_rounds=60, rule=add_only, random_state=0)
+>>> clf.fit(X, y).adjacency_.shape
 (6, 6)
 """
 
