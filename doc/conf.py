@@ -138,7 +138,17 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
 }
-html_sidebars = {"index": [], "theory": [], "user_guide": [], "benchmarks": []}
+# no primary sidebar on the top-level pages (it would only say "Section Navigation")
+_TOP_PAGES = (
+    "index",
+    "theory",
+    "user_guide",
+    "parameters",
+    "results",
+    "speed",
+    "paper",
+)
+html_sidebars = {page: [] for page in (*_TOP_PAGES, "benchmarks")}
 html_static_path = ["_static"]
 html_css_files = ["freenets.css"]
 html_show_sourcelink = False

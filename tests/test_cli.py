@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""Tests for ``python -m sklearn_freenets``: its help, and README's copies of it."""
+"""Tests for ``python -m sklearn_freenets``: its help, and the copies of its output
+in README and the docs."""
 
 from __future__ import annotations
 
@@ -16,27 +17,55 @@ from sklearn_freenets.__main__ import _parser, _plain, main
 
 ROOT = Path(__file__).resolve().parents[1]
 PROG = "python -m sklearn_freenets"
-# The README's help blocks are what argparse prints at this terminal width.
+# The help blocks shown are what argparse prints at this terminal width.
 COLUMNS = "80"
 
 
-def _readme_cli_blocks() -> list[tuple[list[str], str]]:
-    """Return (arguments, output) of each README block opening with ``$ PROG``."""
-    fenced: list[list[str]] = []  # the lines of each fenced block without a language
+# The files that show the command's output: README and the docs pages.
+SHOWN_IN = ("README.md", "doc/results.md", "doc/user_guide.rst", "doc/theory.rst")
+
+
+def _fenced(lines: list[str]) -> list[list[str]]:
+    """The lines of each Markdown block fenced by ``` or ```text."""
+    fenced: list[list[str]] = []
     inside = None
-    for line in (ROOT / "README.md").read_text().splitlines():
+    for line in lines:
         if inside is None and line.startswith("```"):
-            inside = line == "```"
+            inside = line in ("```", "```text")
             if inside:
                 fenced.append([])
         elif inside is not None and line == "```":
             inside = None
         elif inside:
             fenced[-1].append(line)
+    return fenced
+
+
+def _code_blocks(lines: list[str]) -> list[list[str]]:
+    """The lines of each reST ``.. code-block:: text``, dedented by 3."""
+    blocks: list[list[str]] = []
+    inside = False
+    for line in lines:
+        if line.strip() == ".. code-block:: text":
+            blocks.append([])
+            inside = True
+        elif inside and (not line.strip() or line.startswith("   ")):
+            blocks[-1].append(line[3:])
+        else:
+            inside = False
+    return [block[1:] if block and not block[0] else block for block in blocks]
+
+
+def _cli_blocks() -> list[tuple[str, list[str], str]]:
+    """Return (file, arguments, output) of each block opening with ``$ PROG``."""
     blocks = []
-    for first, *output in filter(None, fenced):
-        if first == f"$ {PROG}" or first.startswith(f"$ {PROG} "):
-            blocks.append((shlex.split(first[len(f"$ {PROG}") :]), "\n".join(output)))
+    for name in SHOWN_IN:
+        lines = (ROOT / name).read_text().splitlines()
+        found = _code_blocks(lines) if name.endswith(".rst") else _fenced(lines)
+        for first, *output in filter(None, found):
+            if first == f"$ {PROG}" or first.startswith(f"$ {PROG} "):
+                args = shlex.split(first[len(f"$ {PROG}") :])
+                blocks.append((name, args, "\n".join(output)))
     return blocks
 
 
@@ -75,31 +104,33 @@ def _is_demo(args: list[str]) -> bool:
     return "--help" not in args and "-h" not in args and "theorem1" not in args
 
 
-BLOCKS = _readme_cli_blocks()
+BLOCKS = _cli_blocks()
 
 
-def test_readme_shows_the_help_the_theorem1_table_and_the_demo():
-    """Check that README keeps a block for --help, theorem1 and the demo."""
-    commands = [args for args, _ in BLOCKS]
-    assert ["--help"] in commands
-    assert any(args[:1] == ["theorem1"] for args in commands)
-    assert [] in commands
+def test_the_help_the_theorem1_table_and_the_demo_are_shown():
+    """Check that README shows theorem1, and the docs the help and the demo."""
+    shown = {(name, args[0] if args else "") for name, args, _ in BLOCKS}
+    assert ("README.md", "theorem1") in shown
+    assert ("doc/user_guide.rst", "--help") in shown
+    assert ("doc/results.md", "") in shown
+    assert ("doc/theory.rst", "theorem1") in shown
 
 
 @pytest.mark.parametrize(
-    "args, shown",
+    "name, args, shown",
     [
         pytest.param(
+            name,
             args,
             shown,
-            id=" ".join(args) or "demo",
+            id=f"{name}: {' '.join(args) or 'demo'}",
             marks=[pytest.mark.slow] if _is_demo(args) else [],
         )
-        for args, shown in BLOCKS
+        for name, args, shown in BLOCKS
     ],
 )
-def test_readme_cli_output_is_what_the_command_prints(args, shown):
-    """Check that each ``$ python -m sklearn_freenets ...`` block in README is true.
+def test_shown_cli_output_is_what_the_command_prints(name, args, shown):
+    """Check that each ``$ python -m sklearn_freenets ...`` block shown is true.
 
     The command runs in a subprocess at 80 columns and its output is compared with
     the block line by line, trailing whitespace aside. Only the stable parts are
@@ -109,7 +140,7 @@ def test_readme_cli_output_is_what_the_command_prints(args, shown):
     """
     printed = _normalise(_run(args))
     assert _stable(_normalise(shown)) == _stable(printed), (
-        f"README's block for `{PROG} {shlex.join(args)}` is stale; replace it "
+        f"{name}'s block for `{PROG} {shlex.join(args)}` is stale; replace it "
         f"with what the command prints (at COLUMNS={COLUMNS}):\n{printed}"
     )
 

@@ -56,7 +56,7 @@ def test_readme_table2_summary_is_the_committed_result():
     from table2 import common, report
 
     records = common.load_records(common.RESULTS)
-    expected = report.readme_section(report.summarise(records), records)
+    expected = report.readme_table(report.summarise(records), records)
     text = (ROOT / "README.md").read_text()
     begin = text.index(report.README_BEGIN) + len(report.README_BEGIN)
     shown = text[begin : text.index(report.README_END)].strip()
@@ -64,3 +64,14 @@ def test_readme_table2_summary_is_the_committed_result():
         "README's Table 2 block is stale: run "
         "`python benchmarks/bench_table2.py report --update-readme`"
     )
+
+
+def test_readme_example_runs(capsys):
+    """Check that README's Python example runs and prints an R^2 and the graph."""
+    (example,) = re.findall(
+        r"```python\n(.*?)\n```", (ROOT / "README.md").read_text(), flags=re.S
+    )
+    exec(compile(example, "README.md", "exec"), {})
+    score, graph = capsys.readouterr().out.splitlines()
+    assert 0.3 < float(score) < 1.0
+    assert graph.endswith("(100, 100)")
