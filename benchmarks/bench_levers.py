@@ -63,6 +63,7 @@ LEVERS = [
     "alpha=3e-2 lr=1e-3",
     "evolve_rounds=0",
     "evolve_rounds=60",
+    "early_stopping=auto",
 ]
 ALIASES = {"valid": "validation_fraction"}
 
@@ -82,6 +83,9 @@ def lever_params(name: str) -> dict[str, Any] | None:
             continue
         if value in ("True", "False"):
             params[key] = value == "True"
+            continue
+        if value.isidentifier():  # a string option, such as early_stopping=auto
+            params[key] = value
             continue
         number = float(value)
         params[key] = (

@@ -14,6 +14,9 @@ def test_lever_names_are_parameters():
     """Check that a lever's name reads as the estimator parameters it sets."""
     assert bench_levers.lever_params("mlp") is None
     assert bench_levers.lever_params("default") == {}
+    assert bench_levers.lever_params("early_stopping=auto") == {
+        "early_stopping": "auto"
+    }
     assert bench_levers.lever_params("alpha=1e-2 early_stopping valid=0.2") == {
         "alpha": 0.01,
         "early_stopping": True,
