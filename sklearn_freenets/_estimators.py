@@ -1200,7 +1200,7 @@ default="empty"
         improving, and restore the weights (and graph) of the epoch with the
         best score, so ``best_validation_score_ == max(validation_scores_)``.
         At least 2 rows must be held out. Not with :meth:`partial_fit`.
-        Held-out rows never train anything: not the weights, FreeEvolve,
+        Held-out rows train nothing in this run: not the weights, FreeEvolve,
         ``init="active"``, ``keep_best`` or the target standardisation.
         ``"auto"``: the same when ``fit`` can hold out at least 10 rows (and,
         for the classifier, draw a stratified split), without ``keep_best``,
