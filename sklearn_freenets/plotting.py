@@ -215,6 +215,25 @@ def _named_estimators(
     return ests, names
 
 
+# What validation_scores_ holds, by the kind of estimator (see _score_kind).
+_QUANTITIES = {
+    "classifier": "accuracy",
+    "classifier_loss": "negative log-loss",
+    "regressor": "R²",
+    "other": "score",
+}
+
+
+def _score_kind(estimator: Any) -> str:
+    """Which score an estimator's ``validation_scores_`` holds (a key of
+    ``_QUANTITIES``): a FreeNet classifier fitted with ``early_stopping="auto"``
+    records the negative log-loss, other classifiers accuracy."""
+    if is_classifier(estimator):
+        auto = getattr(estimator, "early_stopping", None) == "auto"
+        return "classifier_loss" if auto else "classifier"
+    return "regressor" if is_regressor(estimator) else "other"
+
+
 def _validation_epochs(estimator: Any, n_scores: int) -> NDArray[np.intp]:
     """The epochs (1-based) at which the ``n_scores`` validation scores were taken.
 
@@ -375,23 +394,19 @@ def plot_validation_curves(
         label = _default_label(estimator) if name is None else name
         epochs = _validation_epochs(estimator, scores.size)
         curves.append((estimator, label, epochs, scores))
-        kinds.add(
-            "classifier"
-            if is_classifier(estimator)
-            else "regressor"
-            if is_regressor(estimator)
-            else "other"
-        )
+        kinds.add(_score_kind(estimator))
     if len(kinds) > 1:
         raise ValueError(
-            "plot_validation_curves cannot draw classifiers (accuracy) and "
-            "regressors (R^2) on one axis; plot them separately."
+            "plot_validation_curves cannot draw different validation scores "
+            f"({', '.join(sorted(_QUANTITIES[k] for k in kinds))}) on one axis; "
+            "plot them separately."
         )
     (kind,) = kinds
     if percent and kind != "classifier":
         raise ValueError(
-            "percent=True is for classifiers' accuracy; regressors' validation "
-            "score is R^2, which is not a fraction. Use percent=None."
+            "percent=True is for classifiers' accuracy; these estimators' "
+            f"validation score is the {_QUANTITIES[kind]}, which is not a fraction. "
+            "Use percent=None."
         )
     in_percent = kind == "classifier" and percent is not False
     scale = 100.0 if in_percent else 1.0
@@ -417,13 +432,8 @@ def plot_validation_curves(
                 label=f"_FreeEvolve rounds of {label}",
             )
             marked = True
-    if kind == "classifier":
-        quantity = "validation accuracy"
-        ylabel = quantity + (" (%)" if in_percent else "")
-    elif kind == "regressor":
-        ylabel = quantity = "validation R²"
-    else:
-        ylabel = quantity = "validation score"
+    quantity = f"validation {_QUANTITIES[kind]}"
+    ylabel = quantity + (" (%)" if in_percent else "")
     _integer_xaxis(ax, np.concatenate([epochs for _, _, epochs, _ in curves]))
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)

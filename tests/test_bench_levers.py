@@ -119,3 +119,28 @@ def test_finish_section_pairs_the_default_with_stopping_alone(tmp_path):
     assert "| r | reg | 4 | +0.0025 | 0.0048 | yes |" in lines
     assert not any(line.startswith("| once ") for line in lines)
     assert any("| default - early_stopping |" in line for line in lines)
+
+
+def test_classifier_auto_section_pairs_classification_sets_only(tmp_path):
+    """Check the classifier's "auto" table: classification sets, in points."""
+
+    def cell(dataset, task, lever, repeat, scores):
+        return {
+            **_cell(dataset, lever, task, sum(scores) / len(scores)),
+            "repeat": repeat,
+            "folds": [{"score": s} for s in scores],
+        }
+
+    cells = [
+        cell("c", "classification", "early_stopping=auto", 0, [0.80, 0.90]),
+        cell("c", "classification", "default", 0, [0.78, 0.90]),
+        cell("c", "classification", "early_stopping=auto", 1, [0.70, 0.70]),
+        cell("c", "classification", "default", 1, [0.70, 0.71]),
+        cell("r", "regression", "early_stopping=auto", 1, [0.5, 0.5]),
+        cell("r", "regression", "default", 1, [0.5, 0.5]),
+    ]
+    (tmp_path / "cells.jsonl").write_text("".join(json.dumps(c) + "\n" for c in cells))
+    lines = bench_levers.classifier_auto_section(bench_levers.all_cells(tmp_path))
+    # differences +2, 0, 0, -1 points: mean +0.25, se 0.6292
+    assert "| c | cla | 4 | +0.2500 | 0.6292 | yes |" in lines
+    assert not any(line.startswith("| r ") for line in lines)

@@ -579,8 +579,28 @@ def test_plot_validation_curves_regressor(fcnn_val_fit):
     assert_allclose(markers.get_ydata(), np.array(reg.validation_scores_)[epochs - 1])
     with pytest.raises(ValueError, match="percent=True is for classifiers"):
         plot_validation_curves(reg, percent=True)
-    with pytest.raises(ValueError, match="cannot draw classifiers .* and regressors"):
+    with pytest.raises(ValueError, match="cannot draw different validation scores"):
         plot_validation_curves([fcnn_val_fit, reg])
+
+
+def test_plot_validation_curves_of_the_classifiers_log_loss(fcnn_val_fit):
+    """Check the label of a classifier stopped on its log-loss ("auto")."""
+    X, y = load_digits(return_X_y=True)
+    clf = FreeNetClassifier(
+        k=8,
+        max_epochs=6,
+        early_stopping="auto",
+        n_iter_no_change=np.inf,
+        random_state=0,
+    ).fit(X[:300] / 16, y[:300])
+    assert max(clf.validation_scores_) < 0  # a negative log-loss
+    ax = plot_validation_curves(clf, ["auto"])
+    assert ax.get_ylabel() == "validation negative log-loss"
+    assert_allclose(_line(ax, "auto").get_ydata(), clf.validation_scores_)
+    with pytest.raises(ValueError, match="negative log-loss, which is not a fraction"):
+        plot_validation_curves(clf, percent=True)
+    with pytest.raises(ValueError, match="accuracy, negative log-loss"):
+        plot_validation_curves([fcnn_val_fit, clf])
 
 
 def test_plot_validation_curves_warm_start_epochs():

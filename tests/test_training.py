@@ -10,6 +10,7 @@ import torch
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import log_loss
 from sklearn.model_selection import cross_validate, train_test_split
 from sklearn.utils import check_random_state
 from skorch.callbacks import Callback
@@ -245,7 +246,8 @@ def test_early_stopping_restores_best_validation_weights(Estimator):
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 def test_early_stopping_auto_holds_out_rows_only_when_it_can(Estimator):
-    """Check "auto": as True from 10 held-out rows on, else exactly as False."""
+    """Check "auto": as True from 10 held-out rows on, else exactly as False
+    (the classifier's "auto" scores another quantity: see the next test)."""
     X, y = _xy(Estimator, n=200)
     params = dict(
         k=8,
@@ -258,10 +260,11 @@ def test_early_stopping_auto_holds_out_rows_only_when_it_can(Estimator):
     auto = _fit_quietly(Estimator(**params), X, y)
     on = _fit_quietly(Estimator(**{**params, "early_stopping": True}), X, y)
     assert auto.validation_scores_ is not None
-    assert auto.validation_scores_ == on.validation_scores_
-    # the same stopping run, then the finish on every row (True does not finish)
-    assert auto.loss_curve_[: on.n_iter_] == on.loss_curve_
-    assert auto.n_iter_ > on.n_iter_ == len(on.validation_scores_)
+    if Estimator is FreeNetRegressor:
+        assert auto.validation_scores_ == on.validation_scores_
+        # the same stopping run, then the finish on every row (True does not finish)
+        assert auto.loss_curve_[: on.n_iter_] == on.loss_curve_
+        assert auto.n_iter_ > on.n_iter_ == len(on.validation_scores_)
     # 37 rows hold out ceil(9.25) = 10, 36 rows 9: too few, every row trains
     assert _fit_quietly(Estimator(**params), X[:37], y[:37]).validation_scores_
     small = _fit_quietly(Estimator(**params), X[:36], y[:36])
@@ -278,6 +281,24 @@ def test_early_stopping_auto_holds_out_rows_only_when_it_can(Estimator):
     assert Estimator(**params).partial_fit(X, y, **extra).validation_scores_ is None
 
 
+def test_classifier_auto_stops_on_the_held_out_log_loss():
+    """Check that the classifier's "auto" scores the held-out rows' log-loss,
+    negated, where True scores their accuracy: after one epoch both runs hold the
+    same weights, and "auto"'s score is minus their log-loss on those rows."""
+    X, y = _xy(FreeNetClassifier, n=200)
+    params = dict(k=8, validation_fraction=0.25, evolve_rounds=0, random_state=0)
+    params.update(max_epochs=1, n_iter_no_change=np.inf)
+    auto = _fit_quietly(FreeNetClassifier(**params, early_stopping="auto"), X, y)
+    on = _fit_quietly(FreeNetClassifier(**params, early_stopping=True), X, y)
+    seed = check_random_state(0).randint(np.iinfo(np.int32).max)
+    _, val = train_test_split(
+        np.arange(len(X)), test_size=0.25, stratify=y, random_state=seed
+    )
+    (score,) = auto.validation_scores_
+    assert score == pytest.approx(-log_loss(y[val], on.predict_proba(X[val])), rel=1e-5)
+    assert on.validation_scores_ == [on.score(X[val], y[val])]
+
+
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 def test_early_stopping_auto_finishes_on_every_row(Estimator):
     """Check "auto"'s finish: the best network of the stopping run trains on all
@@ -286,19 +307,22 @@ def test_early_stopping_auto_finishes_on_every_row(Estimator):
     params = dict(k=8, validation_fraction=0.2, evolve_rounds=0, random_state=0)
     params.update(max_epochs=60, n_iter_no_change=3, tol=1e-2)
     auto = _fit_quietly(Estimator(**params, early_stopping="auto"), X, y)
-    on = _fit_quietly(Estimator(**params, early_stopping=True), X, y)
-    best = int(np.argmax(on.validation_scores_)) + 1
-    assert on.n_iter_ > best  # it stopped after its best epoch
+    stop = len(auto.validation_scores_)
+    best = int(np.argmax(auto.validation_scores_)) + 1
+    assert stop < 60 and stop >= best  # it stopped, at or after its best epoch
     finish = int(np.ceil(0.2 * best))
     phases = [row.get("phase") for row in auto.net_.history]
-    assert phases == [None] * on.n_iter_ + ["finish"] * finish
-    assert auto.n_iter_ == len(auto.loss_curve_) == on.n_iter_ + finish
-    assert auto.validation_scores_ == on.validation_scores_
-    assert auto.best_validation_score_ == on.best_validation_score_
-    on.set_params(warm_start=True, early_stopping=False, max_epochs=finish)
-    _fit_quietly(on, X, y)
-    assert auto.loss_curve_ == on.loss_curve_
-    assert_array_equal(auto.predict(X), on.predict(X))
+    assert phases == [None] * stop + ["finish"] * finish
+    assert auto.n_iter_ == len(auto.loss_curve_) == stop + finish
+    assert auto.best_validation_score_ == max(auto.validation_scores_)
+    if Estimator is FreeNetRegressor:  # True scores as "auto" does: the same run
+        assert stop > best  # so the restored weights are not the last ones
+        on = _fit_quietly(Estimator(**params, early_stopping=True), X, y)
+        assert auto.validation_scores_ == on.validation_scores_
+        on.set_params(warm_start=True, early_stopping=False, max_epochs=finish)
+        _fit_quietly(on, X, y)
+        assert auto.loss_curve_ == on.loss_curve_
+        assert_array_equal(auto.predict(X), on.predict(X))
     # polish epochs follow the finish
     polished = _fit_quietly(
         Estimator(**params, early_stopping="auto", polish_epochs=2), X, y
