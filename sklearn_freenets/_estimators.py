@@ -814,7 +814,8 @@ class _BaseFreeNet(BaseEstimator):
         stopping run ended) trains on all the rows, held-out ones included, for
         ``_FINISH_FRACTION`` of the epochs that found it (rounded up), on its
         graph as it is: no FreeEvolve round, no stopping criterion, the
-        learning rate and batch size ``fit`` would use on all the rows. Its
+        learning rate and batch size ``fit`` would use on all the rows (with
+        ``lr_schedule="cosine"``, the rate the schedule ended at). Its
         epochs are marked ``"finish"`` in the history; ``polish_epochs`` follow
         them. A stopping run that diverged is not finished (nor polished).
         """
@@ -826,7 +827,11 @@ class _BaseFreeNet(BaseEstimator):
         if self.verbose:
             name = f"{type(self).__name__} (all rows)"
             finish.progress = EpochProgress(epochs + self.polish_epochs, name)
+        rates = [group["lr"] for group in net.optimizer_.param_groups]
         self._sync(net, len(data), finish)
+        if self.lr_schedule == "cosine":  # go on at the annealed rate
+            for group, rate in zip(net.optimizer_.param_groups, rates, strict=True):
+                group["lr"] = rate
         result = self._train(
             net, data, incremental=False, seed=seed + len(net.history), epochs=epochs
         )

@@ -331,6 +331,27 @@ def test_early_stopping_auto_finishes_on_every_row(Estimator):
     assert phases[-finish - 2 :] == ["finish"] * finish + ["polish"] * 2
 
 
+def test_finish_goes_on_at_the_annealed_rate():
+    """Check that "auto"'s finish after a cosine schedule keeps its last rate."""
+    X, y = _xy(FreeNetRegressor, n=150)
+    reg = _fit_quietly(
+        FreeNetRegressor(
+            k=8,
+            lr_schedule="cosine",
+            max_epochs=20,
+            n_iter_no_change=np.inf,
+            evolve_rounds=0,
+            random_state=0,
+        ),
+        X,
+        y,
+    )
+    rates = [row["lr"] for row in reg.net_.history if "lr" in row]
+    assert len(rates) == 20 and rates[-1] < 0.05 * reg.lr_  # annealed
+    assert reg.net_.history[-1]["phase"] == "finish"
+    assert reg.net_.optimizer_.param_groups[0]["lr"] == rates[-1]
+
+
 def test_early_stopping_auto_without_a_stratified_split():
     """Check that "auto" trains on every row when no stratified split exists."""
     X, _ = _xy(FreeNetClassifier, n=80)
