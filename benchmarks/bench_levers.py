@@ -192,7 +192,9 @@ def paired_section(
     ``cells`` is :func:`all_cells`; ``intro`` opens the section. Differences are
     in points of accuracy or in R^2, mean and standard error over the folds. No
     harm: a mean of at least -0.2 points (-0.002 of R^2), as ``bench_rules.py``
-    asks of tabular members."""
+    asks of tabular members. The fit time ratio is the median over the folds of
+    ``lever``'s fit time over ``baseline``'s: a rough guide, since the two cells
+    of a pair may come from different runs of this script."""
     sets = sorted(
         {d for d, lev, r in cells if lev == baseline and r > 0}
         & {d for d, lev, r in cells if lev == lever and r > 0}
@@ -203,11 +205,13 @@ def paired_section(
         "",
         *intro,
         "",
-        f"| data set | task | folds | {lever} - {baseline} | se | no harm |",
-        "|---|---|---:|---:|---:|:---:|",
+        f"| data set | task | folds | {lever} - {baseline} | se | no harm | "
+        "fit time ratio |",
+        "|---|---|---:|---:|---:|:---:|---:|",
     ]
     for d in sets:
         diffs: list[float] = []
+        ratios: list[float] = []
         task = ""
         for (dd, lev, r), c in cells.items():
             other = cells.get((d, lever, r))
@@ -215,16 +219,16 @@ def paired_section(
                 continue
             task = c["task"]
             scale = 100.0 if task == "classification" else 1.0
-            diffs += [
-                scale * (a["score"] - b["score"])
-                for a, b in zip(other["folds"], c["folds"], strict=True)
-            ]
+            pairs = list(zip(other["folds"], c["folds"], strict=True))
+            diffs += [scale * (a["score"] - b["score"]) for a, b in pairs]
+            ratios += [a["fit_seconds"] / b["fit_seconds"] for a, b in pairs]
         mean = float(np.mean(diffs))
         se = float(np.std(diffs, ddof=1) / np.sqrt(len(diffs))) if len(diffs) > 1 else 0
         limit = -0.2 if task == "classification" else -0.002
         lines.append(
             f"| {d} | {task[:3]} | {len(diffs)} | {mean:+.4f} | {se:.4f} | "
-            f"{'yes' if mean >= limit else '**no**'} |"
+            f"{'yes' if mean >= limit else '**no**'} | "
+            f"{statistics.median(ratios):.2f} |"
         )
     return lines
 
@@ -246,7 +250,9 @@ def evolution_section(cells: dict[tuple[str, str, int], dict[str, Any]]) -> list
             "shuffles the folds with seed r and seeds the models 5 r + fold), in "
             "points of accuracy or in R^2, mean and standard error over the "
             "folds. No harm: a mean of at least -0.2 points (-0.002 of R^2), as "
-            "`bench_rules.py` asks of tabular members.",
+            "`bench_rules.py` asks of tabular members. Fit time ratio: the median "
+            "over the folds of the first lever's fit time over the second's (a "
+            "rough guide: a pair's two cells may come from different runs).",
         ],
     )
 

@@ -79,7 +79,10 @@ def test_evolution_section_pairs_folds_over_repeats(tmp_path):
         return {
             **_cell("s", lever, "classification", sum(scores) / len(scores)),
             "repeat": repeat,
-            "folds": [{"score": s} for s in scores],
+            "folds": [
+                {"score": s, "fit_seconds": 2.0 if "auto" in lever else 1.0}
+                for s in scores
+            ],
         }
 
     cells = [
@@ -91,7 +94,7 @@ def test_evolution_section_pairs_folds_over_repeats(tmp_path):
     (tmp_path / "cells.jsonl").write_text("".join(json.dumps(c) + "\n" for c in cells))
     lines = bench_levers.evolution_section(bench_levers.all_cells(tmp_path))
     # differences -1, 0, -1, -1 points: mean -0.75, se 0.25, below -0.2
-    assert "| s | cla | 4 | -0.7500 | 0.2500 | **no** |" in lines
+    assert "| s | cla | 4 | -0.7500 | 0.2500 | **no** | 1.00 |" in lines
     assert bench_levers.load_cells(tmp_path)[("s", "evolve_rounds=0")]["repeat"] == 0
 
 
@@ -102,7 +105,10 @@ def test_finish_section_pairs_the_default_with_stopping_alone(tmp_path):
         return {
             **_cell(dataset, lever, "regression", sum(scores) / len(scores)),
             "repeat": repeat,
-            "folds": [{"score": s} for s in scores],
+            "folds": [
+                {"score": s, "fit_seconds": 2.0 if "auto" in lever else 1.0}
+                for s in scores
+            ],
         }
 
     cells = [
@@ -116,7 +122,7 @@ def test_finish_section_pairs_the_default_with_stopping_alone(tmp_path):
     (tmp_path / "cells.jsonl").write_text("".join(json.dumps(c) + "\n" for c in cells))
     lines = bench_levers.finish_section(bench_levers.all_cells(tmp_path))
     # differences +0.01, 0, +0.01, -0.01: mean +0.0025, se 0.0048
-    assert "| r | reg | 4 | +0.0025 | 0.0048 | yes |" in lines
+    assert "| r | reg | 4 | +0.0025 | 0.0048 | yes | 1.00 |" in lines
     assert not any(line.startswith("| once ") for line in lines)
     assert any("| default - early_stopping |" in line for line in lines)
 
@@ -128,7 +134,10 @@ def test_classifier_auto_section_pairs_classification_sets_only(tmp_path):
         return {
             **_cell(dataset, lever, task, sum(scores) / len(scores)),
             "repeat": repeat,
-            "folds": [{"score": s} for s in scores],
+            "folds": [
+                {"score": s, "fit_seconds": 2.0 if "auto" in lever else 1.0}
+                for s in scores
+            ],
         }
 
     cells = [
@@ -142,5 +151,5 @@ def test_classifier_auto_section_pairs_classification_sets_only(tmp_path):
     (tmp_path / "cells.jsonl").write_text("".join(json.dumps(c) + "\n" for c in cells))
     lines = bench_levers.classifier_auto_section(bench_levers.all_cells(tmp_path))
     # differences +2, 0, 0, -1 points: mean +0.25, se 0.6292
-    assert "| c | cla | 4 | +0.2500 | 0.6292 | yes |" in lines
+    assert "| c | cla | 4 | +0.2500 | 0.6292 | yes | 2.00 |" in lines
     assert not any(line.startswith("| r ") for line in lines)
