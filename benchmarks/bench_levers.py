@@ -323,11 +323,13 @@ def aggregate(out: Path) -> str:
         "FreeNet's defaults as named; `mlp` is scikit-learn's MLP at its "
         "defaults on the same folds. Cells: lever - MLP. `default` is the "
         "current defaults, chosen here: the regressor's "
-        '`early_stopping="auto"` with `validation_fraction=0.2` (its earlier '
-        "default is the lever `early_stopping=False`) and the classifier's "
-        "`evolve_rounds=0` (its earlier default is the lever `evolve_rounds=60`). "
-        "`early_stopping` alone holds out 0.1 for the classifier, 0.2 for the "
-        "regressor.",
+        '`early_stopping="auto"` with `validation_fraction=0.2`, which stops on '
+        "the held-out rows and then finishes on every row (its earlier defaults "
+        "are the levers `early_stopping=False` and `early_stopping`, the same "
+        "stopping without the finish) and the classifier's `evolve_rounds=0` "
+        "(its earlier default is the lever `evolve_rounds=60`). `early_stopping` "
+        "alone holds out 0.1 for the classifier, 0.2 for the regressor; the "
+        "classifier's `early_stopping=auto` stops on the held-out log-loss.",
         "",
     ]
     header = (
