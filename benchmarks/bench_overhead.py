@@ -16,13 +16,15 @@ no early stop, ``k=16`` neurons, in ONE process with interleaved repeats:
 - ``torch-floor``: the same ``FreeNetModule`` trained by a bare torch loop (fused
   Adam, in-memory tensors, no skorch, no FreeEvolve): what the network itself costs.
 
-The script also runs against an older checkout (``PYTHONPATH=<old tree> python
-benchmarks/bench_overhead.py``): it detects the old API and builds the same model.
+The script also runs against an older checkout that has ``sklearn_freenets.nn``
+(``PYTHONPATH=<old tree> python benchmarks/bench_overhead.py``): it detects the
+old estimator API and builds the same model.
 
 Every fit is timed twice per repeat, once with the cores idle and once with
-``os.cpu_count()`` busy-loop processes running, each with the estimators' own
-thread choice (the MLP uses numpy's BLAS threads as it comes). Reported: median
-seconds per fit, microseconds per mini-batch, and the ratios to the MLP.
+``os.cpu_count()`` busy-loop processes running (``harness.busy_load``), each
+with the estimators' own thread choice (the MLP uses numpy's BLAS threads as it
+comes). Reported: median seconds per fit, microseconds per mini-batch, and the
+ratios to the MLP.
 
 How to run
 ----------
@@ -42,11 +44,10 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
-import sys
 import time
 import warnings
 
+import harness
 import numpy as np
 import torch
 from sklearn.datasets import load_breast_cancer
@@ -55,8 +56,6 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_freenets import FreeNetClassifier
 from sklearn_freenets.nn import FreeNetModule
-
-SPIN = "import time\nend = time.time() + 600\nwhile time.time() < end: pass\n"
 
 
 def freenet(epochs: int, batch: int) -> FreeNetClassifier:
@@ -124,22 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     times = {(m, mode): [] for m in fits for mode in ("idle", "busy")}
     for _ in range(args.repeats):
         for mode in ("idle", "busy"):
-            spinners = []
-            if mode == "busy":
-                spinners = [
-                    subprocess.Popen([sys.executable, "-S", "-c", SPIN])
-                    for _ in range(os.cpu_count() or 1)
-                ]
-                time.sleep(0.3)
-            try:
+            n_busy = (os.cpu_count() or 1) if mode == "busy" else 0
+            with harness.busy_load(n_busy):
                 for name, fit in fits.items():
                     t0 = time.perf_counter()
                     fit()
                     times[name, mode].append(time.perf_counter() - t0)
-            finally:
-                for proc in spinners:
-                    proc.kill()
-                    proc.wait()
     print(
         f"# breast_cancer, k=16, {epochs} epochs of batch {batch} ({steps} steps); "
         f"torch {torch.__version__}, {os.cpu_count()} cores, medians of "
@@ -158,4 +147,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())
