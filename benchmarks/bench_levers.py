@@ -195,6 +195,11 @@ def paired_section(
     asks of tabular members. The fit time ratio is the median over the folds of
     ``lever``'s fit time over ``baseline``'s: a rough guide, since the two cells
     of a pair may come from different runs of this script."""
+    pairs: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
+    for (d, lev, r), base in cells.items():
+        other = cells.get((d, lever, r))
+        if lev == baseline and other is not None:
+            pairs.setdefault(d, []).append((other, base))
     sets = sorted(
         {d for d, lev, r in cells if lev == baseline and r > 0}
         & {d for d, lev, r in cells if lev == lever and r > 0}
@@ -210,18 +215,15 @@ def paired_section(
         "|---|---|---:|---:|---:|:---:|---:|",
     ]
     for d in sets:
-        diffs: list[float] = []
-        ratios: list[float] = []
-        task = ""
-        for (dd, lev, r), c in cells.items():
-            other = cells.get((d, lever, r))
-            if (dd, lev) != (d, baseline) or other is None:
-                continue
-            task = c["task"]
-            scale = 100.0 if task == "classification" else 1.0
-            pairs = list(zip(other["folds"], c["folds"], strict=True))
-            diffs += [scale * (a["score"] - b["score"]) for a, b in pairs]
-            ratios += [a["fit_seconds"] / b["fit_seconds"] for a, b in pairs]
+        task = pairs[d][0][1]["task"]
+        scale = 100.0 if task == "classification" else 1.0
+        folds = [
+            (a, b)
+            for other, base in pairs[d]
+            for a, b in zip(other["folds"], base["folds"], strict=True)
+        ]
+        diffs = [scale * (a["score"] - b["score"]) for a, b in folds]
+        ratios = [a["fit_seconds"] / b["fit_seconds"] for a, b in folds]
         mean = float(np.mean(diffs))
         se = float(np.std(diffs, ddof=1) / np.sqrt(len(diffs))) if len(diffs) > 1 else 0
         limit = -0.2 if task == "classification" else -0.002

@@ -884,9 +884,9 @@ class _BaseFreeNet(BaseEstimator):
                 polish=not finish,
             )
             if finish:
-                data = self._training_data(_join(train, valid_rows), None, first=False)[
-                    0
-                ]
+                data, _ = self._training_data(
+                    _join(train, valid_rows), None, first=False
+                )
                 result = self._finish(net, data, callbacks, result, since, seed)
             self._bound_activations(net, data, incremental=incremental)
             self._set_fitted_state(net, result, callbacks)

@@ -56,6 +56,18 @@ def _cell(dataset, lever, task, score, seconds=1.0):
     }
 
 
+def _repeat_cell(dataset, task, lever, repeat, scores):
+    """A cell of one CV repeat with its folds' scores (fit time 2 s for the
+    "auto" levers, 1 s for the others)."""
+    return {
+        **_cell(dataset, lever, task, sum(scores) / len(scores)),
+        "repeat": repeat,
+        "folds": [
+            {"score": s, "fit_seconds": 2.0 if "auto" in lever else 1.0} for s in scores
+        ],
+    }
+
+
 def test_report_differences_and_failures(tmp_path):
     """Check the report: lever - MLP, R^2 clipped at -1 in the means, failures."""
     cells = [
@@ -74,22 +86,11 @@ def test_report_differences_and_failures(tmp_path):
 
 def test_evolution_section_pairs_folds_over_repeats(tmp_path):
     """Check the no-harm table: folds paired across repeats, in points, verdict."""
-
-    def cell(lever, repeat, scores):
-        return {
-            **_cell("s", lever, "classification", sum(scores) / len(scores)),
-            "repeat": repeat,
-            "folds": [
-                {"score": s, "fit_seconds": 2.0 if "auto" in lever else 1.0}
-                for s in scores
-            ],
-        }
-
     cells = [
-        cell("evolve_rounds=60", 0, [0.80, 0.90]),
-        cell("evolve_rounds=0", 0, [0.81, 0.90]),
-        cell("evolve_rounds=60", 1, [0.70, 0.75]),
-        cell("evolve_rounds=0", 1, [0.71, 0.76]),
+        _repeat_cell("s", "classification", "evolve_rounds=60", 0, [0.80, 0.90]),
+        _repeat_cell("s", "classification", "evolve_rounds=0", 0, [0.81, 0.90]),
+        _repeat_cell("s", "classification", "evolve_rounds=60", 1, [0.70, 0.75]),
+        _repeat_cell("s", "classification", "evolve_rounds=0", 1, [0.71, 0.76]),
     ]
     (tmp_path / "cells.jsonl").write_text("".join(json.dumps(c) + "\n" for c in cells))
     lines = bench_levers.evolution_section(bench_levers.all_cells(tmp_path))
@@ -100,24 +101,14 @@ def test_evolution_section_pairs_folds_over_repeats(tmp_path):
 
 def test_finish_section_pairs_the_default_with_stopping_alone(tmp_path):
     """Check the finish table: default - early_stopping in R^2, sets with repeats."""
-
-    def cell(dataset, lever, repeat, scores):
-        return {
-            **_cell(dataset, lever, "regression", sum(scores) / len(scores)),
-            "repeat": repeat,
-            "folds": [
-                {"score": s, "fit_seconds": 2.0 if "auto" in lever else 1.0}
-                for s in scores
-            ],
-        }
-
     cells = [
-        cell("r", "default", 0, [0.90, 0.80]),
-        cell("r", "early_stopping", 0, [0.89, 0.80]),
-        cell("r", "default", 1, [0.70, 0.60]),
-        cell("r", "early_stopping", 1, [0.69, 0.61]),
-        cell("once", "default", 0, [0.5, 0.5]),  # no repeat after the first: left out
-        cell("once", "early_stopping", 0, [0.4, 0.4]),
+        _repeat_cell("r", "regression", "default", 0, [0.90, 0.80]),
+        _repeat_cell("r", "regression", "early_stopping", 0, [0.89, 0.80]),
+        _repeat_cell("r", "regression", "default", 1, [0.70, 0.60]),
+        _repeat_cell("r", "regression", "early_stopping", 1, [0.69, 0.61]),
+        # no repeat after the first: left out
+        _repeat_cell("once", "regression", "default", 0, [0.5, 0.5]),
+        _repeat_cell("once", "regression", "early_stopping", 0, [0.4, 0.4]),
     ]
     (tmp_path / "cells.jsonl").write_text("".join(json.dumps(c) + "\n" for c in cells))
     lines = bench_levers.finish_section(bench_levers.all_cells(tmp_path))
@@ -129,24 +120,13 @@ def test_finish_section_pairs_the_default_with_stopping_alone(tmp_path):
 
 def test_classifier_auto_section_pairs_classification_sets_only(tmp_path):
     """Check the classifier's "auto" table: classification sets, in points."""
-
-    def cell(dataset, task, lever, repeat, scores):
-        return {
-            **_cell(dataset, lever, task, sum(scores) / len(scores)),
-            "repeat": repeat,
-            "folds": [
-                {"score": s, "fit_seconds": 2.0 if "auto" in lever else 1.0}
-                for s in scores
-            ],
-        }
-
     cells = [
-        cell("c", "classification", "early_stopping=auto", 0, [0.80, 0.90]),
-        cell("c", "classification", "default", 0, [0.78, 0.90]),
-        cell("c", "classification", "early_stopping=auto", 1, [0.70, 0.70]),
-        cell("c", "classification", "default", 1, [0.70, 0.71]),
-        cell("r", "regression", "early_stopping=auto", 1, [0.5, 0.5]),
-        cell("r", "regression", "default", 1, [0.5, 0.5]),
+        _repeat_cell("c", "classification", "early_stopping=auto", 0, [0.80, 0.90]),
+        _repeat_cell("c", "classification", "default", 0, [0.78, 0.90]),
+        _repeat_cell("c", "classification", "early_stopping=auto", 1, [0.70, 0.70]),
+        _repeat_cell("c", "classification", "default", 1, [0.70, 0.71]),
+        _repeat_cell("r", "regression", "early_stopping=auto", 1, [0.5, 0.5]),
+        _repeat_cell("r", "regression", "default", 1, [0.5, 0.5]),
     ]
     (tmp_path / "cells.jsonl").write_text("".join(json.dumps(c) + "\n" for c in cells))
     lines = bench_levers.classifier_auto_section(bench_levers.all_cells(tmp_path))
