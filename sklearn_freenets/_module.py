@@ -12,9 +12,10 @@ outputs::
 The recurrence runs in :func:`sklearn_freenets._kernel.recurrence` (compiled CPU
 kernels with a hand-written backward, or plain torch on other devices). On the CPU
 a graph sparse enough for it to be faster (:meth:`SparseGraph.pays_off`) is
-computed over its kept edges only, in training and in prediction
-(:func:`sklearn_freenets._kernel.recurrence_inference` without gradients); the
-empty graph is ``act(A)``.
+computed over its kept edges only, in training and in prediction: the forward
+pass then runs encoder, recurrence and decoder together with neuron-major
+activations (:func:`sklearn_freenets._kernel.sparse_network`; one autograd node
+in training). The empty graph is ``act(A)``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from sklearn_freenets._kernel import (
     recurrence,
     recurrence_by_levels,
     recurrence_inference,
+    sparse_network,
 )
 
 __all__ = ["FreeNetModule", "initial_adjacency", "n_parameters"]
@@ -370,7 +372,44 @@ class FreeNetModule(nn.Module):
         out : torch.Tensor of shape (n_samples, n_outputs)
             The decoder's output (plus the skip map's, with ``skip=True``).
         """
+        if preact_cap is None:
+            out = self._sparse_forward(X)
+            if out is not None:
+                return out if self.skip is None else out + self.skip(X)
         return self._output(self._hidden(X, False, preact_cap), X)
+
+    def _sparse_forward(self, X: torch.Tensor) -> torch.Tensor | None:
+        """The decoder's output through :func:`sparse_network`, or None.
+
+        On a graph with edges that is sparse enough for the compiled sparse
+        kernels (:meth:`SparseGraph.pays_off`), encoder, recurrence and decoder
+        run with neuron-major activations, in training as one autograd node
+        (about 1.3x faster per step than the three as separate nodes at k=100,
+        batch 200). The encoder's and decoder's weights are read directly, so
+        forward hooks registered on those two submodules do not run here.
+        """
+        if not self._sparse_kernels:
+            return None
+        encoder, decoder = self.encoder, self.decoder
+        weight = self.weight
+        if self.backend == "torch" or not _numba_fits(X):
+            return None
+        if X.dtype != weight.dtype or encoder.bias is None or decoder.bias is None:
+            return None
+        cache = self._graph_state()
+        graph = cache.graph()
+        if graph.n_edges == 0 or not graph.pays_off(weight.dtype):
+            return None
+        return sparse_network(
+            X,
+            encoder.weight,
+            encoder.bias,
+            weight,
+            decoder.weight,
+            decoder.bias,
+            graph,
+            self.activation,
+        )
 
     @torch.no_grad()
     def forward_with_preactivations(

@@ -12,11 +12,13 @@ import torch
 from numpy.testing import assert_allclose
 
 from sklearn_freenets import _kernel
+from sklearn_freenets._graph import strictly_lower_part
 from sklearn_freenets._kernel import (
     ACTIVATIONS,
     SparseGraph,
     recurrence,
     recurrence_inference,
+    sparse_network,
 )
 from sklearn_freenets._module import FreeNetModule
 
@@ -364,7 +366,7 @@ def test_module_trains_on_the_sparse_path(monkeypatch, density, sparse):
 
     The step's gradients match the ones with the sparse kernels switched off.
     """
-    calls = _count_calls(monkeypatch, "_numba_sparse_backward")
+    calls = _count_calls(monkeypatch, "_sparse_network_forward")
     module = _module(k=40, density=density, dtype="float64")
     assert module._graph_state().levels().n_levels > 2
     X = torch.randn(60, 12, dtype=torch.float64)
@@ -377,3 +379,40 @@ def test_module_trains_on_the_sparse_path(monkeypatch, density, sparse):
     assert bool(calls) == sparse
     for got, ref in zip(*grads, strict=True):
         assert_allclose(got.numpy(), ref.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("activation", ["relu", "squared_relu", "tanh"])
+def test_sparse_network_gradients(activation):
+    """Check sparse_network's hand-written backward against finite differences.
+
+    Every input gets its gradient (X included); W's is zero off the kept edges.
+    """
+    gen = torch.Generator().manual_seed(3)
+    k, n, d, o = 9, 7, 4, 2
+    G = np.tril(np.random.default_rng(3).random((k, k)) < 0.3, -1)
+    G[5, 2] = G[8, 5] = True  # a path of three levels at least
+    graph = SparseGraph(G)
+    args = [
+        torch.randn(n, d, generator=gen, dtype=torch.float64),
+        torch.randn(k, d, generator=gen, dtype=torch.float64),
+        torch.rand(k, generator=gen, dtype=torch.float64) + 0.5,
+        torch.randn(k, k, generator=gen, dtype=torch.float64),
+        torch.randn(o, k, generator=gen, dtype=torch.float64),
+        torch.randn(o, generator=gen, dtype=torch.float64),
+    ]
+    args = [a.requires_grad_(True) for a in args]
+
+    def fn(*tensors):
+        return sparse_network(*tensors, graph, activation)
+
+    assert torch.autograd.gradcheck(fn, args, eps=1e-6, atol=1e-6)
+    fn(*args).sum().backward()
+    off_graph = ~torch.as_tensor(strictly_lower_part(G))
+    assert torch.all(args[3].grad[off_graph] == 0)
+    with torch.no_grad():
+        A = args[0] @ args[1].T + args[2]
+        H = recurrence(A, args[3] * torch.as_tensor(G).double(), activation)
+        expected = H @ args[4].T + args[5]
+        got = fn(*args)
+    assert got.grad_fn is None
+    assert_allclose(got.numpy(), expected.numpy(), rtol=1e-12, atol=1e-12)
