@@ -478,19 +478,21 @@ def _nb_sparse_backward(
 
 
 def _nb_sparse_forward_t(
-    AT, W, indptr, indices, HT, ZT, act, store_z
+    AT, bias, W, indptr, indices, HT, act
 ):  # pragma: no cover - compiled by numba
-    # The kept edges only, neuron-major: row i of AT, HT and ZT is neuron i over
-    # all the samples, so each neuron is a few contiguous vector operations
-    # (z = a_i + sum w_ij h_j, h_i = act(z)) with no gathering. Neurons go in
-    # increasing order, so every source is final when it is read.
+    # The kept edges only, neuron-major: row i of AT (the encoder's product, no
+    # bias) and HT is neuron i over all the samples, so each neuron is a few
+    # contiguous vector operations (z = a_i + b_i + sum w_ij h_j, h_i = act(z))
+    # with no gathering. Neurons go in increasing order, so every source is
+    # final when it is read.
     k, n = AT.shape
     zero = np.zeros(1, dtype=AT.dtype)[0]
     acc = np.empty(n, dtype=AT.dtype)
     for i in range(k):
         a = AT[i]
+        b = bias[i]
         for s in range(n):
-            acc[s] = a[s]
+            acc[s] = a[s] + b
         p = indptr[i]
         pe = indptr[i + 1]
         wi = W[i]
@@ -510,10 +512,6 @@ def _nb_sparse_forward_t(
             h0 = HT[j0]
             for s in range(n):
                 acc[s] += w0 * h0[s]
-        if store_z:
-            z = ZT[i]
-            for s in range(n):
-                z[s] = acc[s]
         h = HT[i]
         if act == 0:
             for s in range(n):
@@ -530,16 +528,28 @@ def _nb_sparse_forward_t(
 
 
 def _nb_sparse_backward_t(
-    GT, W, indptr, indices, HT, dZT, dW, act, want_dw
+    dout, dec_w, W, indptr, indices, HT, GT, dZT, dW, db, act, want_dw
 ):  # pragma: no cover - compiled by numba
-    # The backward of _nb_sparse_forward_t. GT (dH, neuron-major) is overwritten:
-    # visited from the last neuron, row i has received every later neuron's share
-    # when it becomes dZ[i] = GT[i] * act'; it then pushes w_ij * dZ[i] into the
-    # row of each source j, and dW[i, j] = dZ[i] . H[j] (dW must start at zero).
-    # Each loop reads its operands into locals first: written as
-    # ``d[s] = g[s] if ...`` the loop did not vectorize (3-5x slower).
+    # The backward of _nb_sparse_forward_t and the decoder. First GT (a scratch,
+    # neuron-major) = dH^T = dec_w^T dout^T, row by row. Then, visited from the
+    # last neuron, row i has received every later neuron's share when it
+    # becomes dZ[i] = GT[i] * act' (and db[i] its sum, the encoder bias's
+    # gradient); it pushes w_ij * dZ[i] into the row of each source j, and
+    # dW[i, j] = dZ[i] . H[j] (dW must start at zero). Each loop reads its
+    # operands into locals first: written as ``d[s] = g[s] if ...`` the loop did
+    # not vectorize (3-5x slower).
     k, n = GT.shape
+    n_out = dout.shape[1]
     zero = np.zeros(1, dtype=GT.dtype)[0]
+    for i in range(k):
+        g = GT[i]
+        c = dec_w[0, i]
+        for s in range(n):
+            g[s] = c * dout[s, 0]
+        for o in range(1, n_out):
+            c = dec_w[o, i]
+            for s in range(n):
+                g[s] += c * dout[s, o]
     for a in range(k):
         i = k - 1 - a
         g = GT[i]
@@ -558,6 +568,10 @@ def _nb_sparse_backward_t(
                 gv = g[s]
                 hv = h[s]
                 d[s] = gv * (1 - hv * hv)
+        total = zero
+        for s in range(n):
+            total += d[s]
+        db[i] = total
         wi = W[i]
         dwi = dW[i]
         for p in range(indptr[i], indptr[i + 1]):
@@ -1284,16 +1298,21 @@ def _sparse_network_forward(
     graph: SparseGraph,
     act: int,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The network's output and ``H^T`` (k, n), neuron-major; no autograd."""
+    """The network's output and ``H^T`` (k, n), neuron-major.
+
+    Detached tensors, contiguous ``X`` and ``W``; records nothing for autograd
+    (the caller runs it under no_grad or inside an autograd Function).
+    """
     kernels = _NUMBA_KERNELS or _load_numba_kernels()
-    with torch.no_grad():
-        AT = torch.addmm(enc_b.unsqueeze(1), enc_w, X.t())
-        HT = torch.empty_like(AT)
-        Hn = HT.numpy()
-        kernels["sparse_forward_t"](
-            AT.numpy(), W.numpy(), graph.indptr, graph.indices, Hn, Hn, act, False
-        )
-        out = torch.addmm(dec_b.unsqueeze(1), dec_w, HT).t().contiguous()
+    HT = torch.mm(enc_w, X.t())  # the encoder's product, A^T without the bias
+    Hn = HT.numpy()
+    kernels["sparse_forward_t"](
+        Hn, enc_b.numpy(), W.numpy(), graph.indptr, graph.indices, Hn, act
+    )
+    if dec_w.shape[0] == 1:  # one output: a (1, n) row is an (n, 1) column
+        out = torch.addmm(dec_b.unsqueeze(1), dec_w, HT).view(-1, 1)
+    else:
+        out = torch.addmm(dec_b, HT.t(), dec_w.t())
     return out, HT
 
 
@@ -1301,17 +1320,20 @@ class _SparseNetwork(torch.autograd.Function):
     """Encoder, sparse recurrence and decoder as one autograd node, neuron-major.
 
     The encoder writes ``A^T`` (k, n) directly (one matmul), the compiled
-    neuron-major kernels run the kept edges over contiguous rows, and the decoder
-    reads ``H^T``; so neither pass transposes or gathers activations, and the
-    whole network costs the autograd engine one node.
+    neuron-major kernels run the biases, the kept edges and the decoder's
+    gradient over contiguous rows, and the decoder reads ``H^T``; so neither
+    pass transposes or gathers activations, and the whole network costs the
+    autograd engine one node.
     """
 
     @staticmethod
     def forward(ctx, X, enc_w, enc_b, W, dec_w, dec_b, graph, act):
         X = X.detach()
         W = W.detach()
-        dec_w = dec_w.detach()
-        out, HT = _sparse_network_forward(X, enc_w, enc_b, W, dec_w, dec_b, graph, act)
+        dec_w = dec_w.detach().contiguous()
+        out, HT = _sparse_network_forward(
+            X, enc_w.detach(), enc_b.detach(), W, dec_w, dec_b.detach(), graph, act
+        )
         ctx.save_for_backward(X, enc_w, W, dec_w, HT)
         ctx.graph = graph
         ctx.act = act
@@ -1324,23 +1346,28 @@ class _SparseNetwork(torch.autograd.Function):
         graph = ctx.graph
         needs = ctx.needs_input_grad
         want_dw = bool(needs[3]) and graph.n_edges > 0
-        GT = torch.mm(dec_w.t(), dout.t())  # dH^T, (k, n), overwritten below
-        dZT = torch.empty_like(GT)
+        dout = dout.contiguous()
+        GT = torch.empty_like(HT)  # dH^T, a scratch of the kernel
+        dZT = torch.empty_like(HT)
+        db = torch.empty(HT.shape[0], dtype=HT.dtype)
         dW = torch.zeros_like(W) if want_dw else None
         (_NUMBA_KERNELS or _load_numba_kernels())["sparse_backward_t"](
-            GT.numpy(),
+            dout.numpy(),
+            dec_w.numpy(),
             W.numpy(),
             graph.indptr,
             graph.indices,
             HT.numpy(),
+            GT.numpy(),
             dZT.numpy(),
             (dW if dW is not None else W).numpy(),
+            db.numpy(),
             ctx.act,
             want_dw,
         )
         dX = torch.mm(dZT.t(), enc_w.detach()) if needs[0] else None
         d_enc_w = torch.mm(dZT, X) if needs[1] else None
-        d_enc_b = dZT.sum(dim=1) if needs[2] else None
+        d_enc_b = db if needs[2] else None
         d_dec_w = torch.mm(dout.t(), HT.t()) if needs[4] else None
         d_dec_b = dout.sum(dim=0) if needs[5] else None
         return dX, d_enc_w, d_enc_b, dW, d_dec_w, d_dec_b, None, None
@@ -1392,16 +1419,17 @@ def sparse_network(
     if graph.k != W.shape[0]:
         raise ValueError(f"graph has k={graph.k} neurons, W has {W.shape[0]}.")
     if not torch.is_grad_enabled():
-        return _sparse_network_forward(
-            X.detach().contiguous(),
-            encoder_weight.detach(),
-            encoder_bias.detach(),
-            W.detach().contiguous(),
-            decoder_weight.detach(),
-            decoder_bias.detach(),
-            graph,
-            act,
-        )[0]
+        with torch.no_grad():
+            return _sparse_network_forward(
+                X.detach().contiguous(),
+                encoder_weight.detach(),
+                encoder_bias.detach(),
+                W.detach().contiguous(),
+                decoder_weight.detach(),
+                decoder_bias.detach(),
+                graph,
+                act,
+            )[0]
     return _SparseNetwork.apply(
         X.contiguous(),
         encoder_weight,
