@@ -99,11 +99,16 @@ class ConvergenceStopping(Callback):
     end. Training stops (``StopTraining("converged")``) once more than
     ``n_iter_no_change`` epochs in a row count.
 
-    The best loss, score and state are those of every epoch of the run. The count
-    restarts after every epoch in which a FreeEvolve round (``evolution``)
-    changed the graph, so training stops ``n_iter_no_change + 1`` epochs after
-    the last change at the earliest; rounds that change nothing do not hold it
-    back. Without ``evolution`` this is exactly the MLP's rule.
+    The best loss, score and state are those of every epoch of the run. Without
+    validation data the count restarts after every epoch in which a FreeEvolve
+    round (``evolution``) changed the graph, so training stops
+    ``n_iter_no_change + 1`` epochs after the last change at the earliest (a new
+    edge starts at weight 0, and the training loss could not show what it is
+    worth before it has trained); rounds that change nothing do not hold it
+    back. With validation data the count goes on: the held-out score judges the
+    graph as it judges the weights, and the best state restored holds the graph
+    it was scored with. Without ``evolution``, or with validation data, this is
+    exactly the MLP's rule.
 
     Parameters
     ----------
@@ -167,7 +172,11 @@ class ConvergenceStopping(Callback):
             if loss < self.best_loss_:
                 self.best_loss_ = loss
                 self.best_epoch_ = len(net.history)
-        if self.evolution is not None and _graph_changed(net.history[-1]):
+        if (
+            self.evolution is not None
+            and self.validation is None
+            and _graph_changed(net.history[-1])
+        ):
             self.no_improvement_count_ = 0
         if self.no_improvement_count_ > self.n_iter_no_change:
             raise StopTraining("converged")

@@ -1098,8 +1098,9 @@ k : int, default=100
         Epochs between FreeEvolve rounds: a round runs after epochs
         ``evolve_every``, ``2 * evolve_every``, ... of a fit, until
         ``evolve_rounds`` rounds have run or ``evolve_patience`` rounds in a row
-        changed nothing (evolution has *settled*). The stopping criterion
-        restarts its count after each epoch whose round changed the graph. For
+        changed nothing (evolution has *settled*). Without held-out rows the
+        stopping criterion restarts its count after each epoch whose round
+        changed the graph. For
         :meth:`partial_fit`, every ``evolve_every``-th call ends with a round.
     evolve_every_batches : int or None, default=20
         Mini-batches between FreeEvolve rounds early on, and the fewest between
@@ -1348,10 +1349,12 @@ _NOTES = """\
 Training stops as scikit-learn's MLP does: after ``max_epochs`` epochs, or once
     more than ``n_iter_no_change`` epochs in a row did not improve the training
     loss (or, with ``early_stopping``, the validation score) by ``tol``, with
-    one difference: the count restarts after each epoch whose FreeEvolve round
-    changed the graph, so a fit runs at least ``n_iter_no_change + 1`` epochs
-    past the last change (rounds that change nothing do not hold it back, and
-    the fit may end before evolution settles). The best loss or score (and, with
+    one difference when no rows are held out: the count restarts after each
+    epoch whose FreeEvolve round changed the graph, so a fit runs at least
+    ``n_iter_no_change + 1`` epochs past the last change (rounds that change
+    nothing do not hold it back, and the fit may end before evolution settles).
+    With held-out rows the count goes on, and the restored state is the
+    best-scoring weights with their graph. The best loss or score (and, with
     ``early_stopping``, the weights restored) is that of the best epoch of the
     whole fit. If the loss becomes NaN or infinite, training stops with a
     :class:`~sklearn.exceptions.ConvergenceWarning` and keeps the weights from

@@ -155,11 +155,51 @@ def test_count_restarts_after_each_graph_change(Estimator):
         evolve_rounds=4,
         epsilon=0.9,  # wire pairs whose activities correlate above 0.1
         initial_graph="empty",
+        early_stopping=False,
         random_state=0,
     ).fit(X, y)
     changed = [r["epoch"] for r in est.evolution_history_ if r["changed"]]
     assert changed and changed[-1] >= 3  # rounds after epochs 3, 6, ...
     assert _stopping_epochs(est) == changed[-1] + 3 > 4
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_validated_stopping_ignores_graph_changes(Estimator):
+    """Check that with held-out rows the count goes on through graph changes.
+
+    The held-out score judges the graph as it does the weights: the fit stops
+    where the MLP's rule, replayed on its validation scores, stops, although
+    rounds changed the graph on the way (they would have held it back without
+    validation, the test above).
+    """
+    X, y = _xy(Estimator)
+    est = _fit_quietly(
+        Estimator(
+            k=8,
+            tol=1e-3,
+            n_iter_no_change=2,
+            evolve_every=1,
+            evolve_every_batches=None,
+            evolve_rounds=40,
+            epsilon=0.9,
+            initial_graph="empty",
+            early_stopping=True,
+            random_state=0,
+        ),
+        X,
+        y,
+    )
+    changed = {r["epoch"] for r in est.evolution_history_ if r["changed"]}
+    scores = est.validation_scores_
+    best, count, stop = -np.inf, 0, None
+    for epoch, score in enumerate(scores, start=1):
+        count = count + 1 if score < best + est.tol else 0
+        best = max(best, score)
+        if count > est.n_iter_no_change:
+            stop = epoch
+            break
+    assert stop == _stopping_epochs(est) < est.max_epochs
+    assert changed & set(range(stop - est.n_iter_no_change, stop + 1))
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
