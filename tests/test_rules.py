@@ -58,6 +58,29 @@ def test_stats_moments_match_numpy():
     assert stats.n_samples == pytest.approx(w.sum())
 
 
+@pytest.mark.parametrize("weight", [1.0, 0.37])
+def test_equal_weights_match_the_weighted_counts(weight):
+    """Check that equal sample weights (counted in float32) give what unequal ones
+    of the same value do (float64): the counts and moments times the weight."""
+    rng = np.random.default_rng(1)
+    S, H, Z, _ = _random_stats(rng, n=300, k=9)
+    H, Z = H.astype(np.float32), Z.astype(np.float32)
+    equal = ActivityCounts(9)
+    general = ActivityCounts(9)
+    for part in np.array_split(np.arange(len(S)), 2):
+        equal.update(S[part], np.full(len(part), weight), H=H[part], Z=Z[part])
+        w = np.full(len(part), weight)
+        w[0] = np.nextafter(weight, 2.0)  # one row a hair heavier: the float64 path
+        general.update(S[part], w, H=H[part], Z=Z[part])
+    for name in ("both_active", "active", "activation_sum", "preact_sum"):
+        assert_allclose(getattr(equal, name), getattr(general, name), rtol=1e-12)
+    assert_allclose(equal.preact_sq_sum, general.preact_sq_sum, rtol=1e-12)
+    assert equal.n_samples == pytest.approx(weight * len(S))
+    assert_allclose(
+        equal.both_active, weight * (S.T.astype(float) @ S.astype(float)), rtol=1e-15
+    )
+
+
 def test_stats_need_both_moments_and_matching_shapes():
     """Check that H without Z, or moments of the wrong shape, are refused."""
     S = np.ones((4, 3), dtype=bool)
@@ -148,6 +171,29 @@ def test_phi_rule_wires_correlated_neurons_not_busy_ones():
     # pruning is the paper's
     lower = strictly_lower(4)
     assert_array_equal(phi_rule(lower, stats, eps), lower & ~(stats.ncim > 1 - eps))
+
+
+@pytest.mark.parametrize("n, wired", [(5, False), (6, True), (40, True)])
+def test_phi_rule_needs_significance(n, wired):
+    """Check that phi wires a pair only when n phi^2 clears the Bonferroni bound.
+
+    Neurons 1 and 2 fire on the same samples (phi = 1). With k = 3 the three
+    pairs put the bound at chi2.isf(0.05 / 3, 1) = 5.73: 5 samples are too few,
+    6 are enough. Sample weights count through the effective number of samples:
+    6 samples of which one weighs 100 count as about 1.1.
+    """
+    pattern = np.arange(n) % 2 == 0
+    S = np.column_stack([np.ones(n, bool), pattern, pattern])
+    empty = np.zeros((3, 3), bool)
+    stats = ActivityCounts(3).update(S).stats()
+    assert stats.n_effective == n
+    assert phi_rule(empty, stats, 0.25)[2, 1] == wired
+    assert not paper_rule(empty, stats, 0.25)[2, 1]  # both active on half the rows
+    w = np.ones(n)
+    w[0] = 100.0
+    heavy = ActivityCounts(3).update(S, w).stats()
+    assert heavy.n_effective == pytest.approx(w.sum() ** 2 / (w @ w))
+    assert not phi_rule(empty, heavy, 0.25)[2, 1]
 
 
 def test_contribution_rule_prunes_weak_and_dead_sources_only():
