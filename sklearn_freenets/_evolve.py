@@ -962,6 +962,9 @@ class FreeEvolve(Callback):
     def on_train_begin(self, net: Any, X: Any = None, **kwargs: Any) -> None:
         self.data_ = X
         self.every_, self.max_rounds_ = self._schedule(net, X)
+        # once settled, a fit stays settled: remembered, so that the epochs after
+        # it do not scan the history's rounds again
+        self.settled_ = False
         self.gate_ = self.gate if self.gated else None
         if self.gated and self.gate is None and X is not None and not self.settled(net):
             self.gate_ = self._hold_out(X)
@@ -1016,11 +1019,12 @@ class FreeEvolve(Callback):
 
     def on_epoch_end(self, net: Any, phase: str | None = None, **kwargs: Any) -> None:
         epoch = len(net.history) - self.since
-        settled = self.settled(net)
+        settled = getattr(self, "settled_", False) or self.settled(net)
         every = getattr(self, "every_", self.every)
         if phase != "polish" and epoch % every == 0 and not settled:
             net.history.record(History.FREE_EVOLVE, self.run_round(net, self.data_))
             settled = self.settled(net)
+        self.settled_ = settled
         if settled and self.gate_ is not None:
             self._release()
         net.history.record(History.EVOLUTION_SETTLED, settled)
