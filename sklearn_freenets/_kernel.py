@@ -866,6 +866,39 @@ _SPARSE_MAX_DENSITY: dict[torch.dtype, float] = {
 }
 
 
+# Densities up to which sparse_network (neuron-major, kept edges only) beats the
+# dense kernels, float32 and float64 alike (one thread, 13 inputs for training
+# steps at batches of 64-1,000 rows, 784 inputs and 10 outputs for prediction of
+# 128 and 10,000 rows; dense / sparse time):
+# - training: 1.1-2.3x at k=30-100 up to density 0.5, still 1.1-1.4x on the full
+#   triangle there; at k=300-500 1.5-2.9x up to 0.2 and below 1x at 0.5 on
+#   1,000-row batches;
+# - prediction: 1.1-1.6x at k=100-300 up to 0.1 (0.2 at k=100), below 1x at
+#   k=300 from 0.5 on 10,000 rows; at k=30 0.91-0.98x on 10,000 rows, so small
+#   nets keep the row-major kernels there.
+_NETWORK_TRAIN_MAX_DENSITY = ((100, 0.5), (None, 0.2))  # (up to k, density)
+_NETWORK_PREDICT_MAX_DENSITY = ((63, 0.0), (100, 0.2), (None, 0.1))
+
+
+def _max_density(table: tuple, k: int) -> float:
+    for up_to, density in table:
+        if up_to is None or k <= up_to:
+            return density
+    return 0.0
+
+
+def network_pays_off(graph: SparseGraph, training: bool) -> bool:
+    """Whether :func:`sparse_network` is expected to beat the dense kernels.
+
+    ``training``: for a step with gradients; otherwise for prediction. A graph
+    without edges never takes it (the empty graph is one ``act``).
+    """
+    if graph.n_edges == 0:
+        return False
+    table = _NETWORK_TRAIN_MAX_DENSITY if training else _NETWORK_PREDICT_MAX_DENSITY
+    return graph.density <= _max_density(table, graph.k)
+
+
 class SparseGraph:
     """The kept edges of a strictly lower-triangular adjacency, per target neuron.
 

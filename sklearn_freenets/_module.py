@@ -11,11 +11,12 @@ outputs::
 
 The recurrence runs in :func:`sklearn_freenets._kernel.recurrence` (compiled CPU
 kernels with a hand-written backward, or plain torch on other devices). On the CPU
-a graph sparse enough for it to be faster (:meth:`SparseGraph.pays_off`) is
-computed over its kept edges only, in training and in prediction: the forward
-pass then runs encoder, recurrence and decoder together with neuron-major
-activations (:func:`sklearn_freenets._kernel.sparse_network`; one autograd node
-in training). The empty graph is ``act(A)``.
+a graph sparse enough for it to be faster is computed over its kept edges only:
+the forward pass runs encoder, recurrence and decoder together with neuron-major
+activations (:func:`sklearn_freenets._kernel.sparse_network`, one autograd node
+in training; up to half the edges in training at k <= 100, see
+:func:`sklearn_freenets._kernel.network_pays_off`), and otherwise, below 8 % of
+the edges, the row-major sparse kernels run. The empty graph is ``act(A)``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from sklearn_freenets._kernel import (
     SparseGraph,
     _numba_fits,
     apply_activation,
+    network_pays_off,
     recurrence,
     recurrence_by_levels,
     recurrence_inference,
@@ -381,12 +383,12 @@ class FreeNetModule(nn.Module):
     def _sparse_forward(self, X: torch.Tensor) -> torch.Tensor | None:
         """The decoder's output through :func:`sparse_network`, or None.
 
-        On a graph with edges that is sparse enough for the compiled sparse
-        kernels (:meth:`SparseGraph.pays_off`), encoder, recurrence and decoder
-        run with neuron-major activations, in training as one autograd node
-        (about 1.3x faster per step than the three as separate nodes at k=100,
-        batch 200). The encoder's and decoder's weights are read directly, so
-        forward hooks registered on those two submodules do not run here.
+        On a graph with edges that is sparse enough for it to beat the dense
+        kernels (:func:`~sklearn_freenets._kernel.network_pays_off`: in
+        training up to half the edges at k <= 100), encoder, recurrence and
+        decoder run with neuron-major activations, in training as one autograd
+        node. The encoder's and decoder's weights are read directly, so forward
+        hooks registered on those two submodules do not run here.
         """
         if not self._sparse_kernels:
             return None
@@ -398,7 +400,7 @@ class FreeNetModule(nn.Module):
             return None
         cache = self._graph_state()
         graph = cache.graph()
-        if graph.n_edges == 0 or not graph.pays_off(weight.dtype):
+        if not network_pays_off(graph, torch.is_grad_enabled()):
             return None
         return sparse_network(
             X,

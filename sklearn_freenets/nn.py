@@ -34,7 +34,13 @@ from __future__ import annotations
 
 import torch
 
-from sklearn_freenets._kernel import _SPARSE_MAX_DENSITY, ACTIVATIONS
+from sklearn_freenets._kernel import (
+    _NETWORK_PREDICT_MAX_DENSITY,
+    _NETWORK_TRAIN_MAX_DENSITY,
+    _SPARSE_MAX_DENSITY,
+    ACTIVATIONS,
+    _max_density,
+)
 from sklearn_freenets._module import FreeNetModule, initial_adjacency, n_parameters
 
 __all__ = [
@@ -48,20 +54,34 @@ __all__ = [
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
-def sparse_max_density(dtype: torch.dtype | str = torch.float32) -> float:
+def sparse_max_density(
+    dtype: torch.dtype | str = torch.float32,
+    *,
+    k: int | None = None,
+    training: bool = False,
+) -> float:
     """Return the highest graph density at which the sparse CPU kernels run.
 
     On the CPU, a :class:`FreeNetModule` whose graph keeps at most this fraction
     of the ``k (k - 1) / 2`` possible edges computes the recurrence over its kept
-    edges only (in training and in prediction); a denser graph runs the dense
-    kernels, whose cost does not depend on the graph. The thresholds were
-    measured with ``benchmarks/bench_inference.py`` and sit a margin below where
-    the sparse kernels break even.
+    edges only; a denser graph runs the dense kernels, whose cost does not
+    depend on the graph. The thresholds were measured with
+    ``benchmarks/bench_inference.py`` and sit a margin below where the sparse
+    kernels break even.
 
     Parameters
     ----------
     dtype : torch.dtype or {"float32", "float64"}, default=torch.float32
         The module's parameter dtype.
+    k : int or None, default=None
+        The module's number of neurons. The forward pass that keeps activations
+        neuron-major (encoder, kept edges and decoder together) pays off up to
+        a density that depends on ``k`` and on whether gradients are recorded;
+        None: the threshold of the row-major sparse kernels alone, which
+        :meth:`FreeNetModule.hidden` and prediction with small ``k`` use.
+    training : bool, default=False
+        With ``k``: the threshold for a training step (gradients recorded)
+        rather than for prediction.
 
     Returns
     -------
@@ -72,4 +92,9 @@ def sparse_max_density(dtype: torch.dtype | str = torch.float32) -> float:
         if dtype not in _DTYPES:
             return 0.0
         dtype = _DTYPES[dtype]
-    return _SPARSE_MAX_DENSITY.get(dtype, 0.0)
+    row_major = _SPARSE_MAX_DENSITY.get(dtype, 0.0)
+    if k is None or row_major == 0.0:
+        return row_major
+    table = _NETWORK_TRAIN_MAX_DENSITY if training else _NETWORK_PREDICT_MAX_DENSITY
+    network = _max_density(table, k)
+    return max(network, row_major)

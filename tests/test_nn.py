@@ -26,3 +26,40 @@ def test_sparse_max_density_takes_names_and_dtypes():
         assert nn.sparse_max_density(name) == nn.sparse_max_density(dtype)
         assert 0.0 < nn.sparse_max_density(dtype) < 1.0
     assert nn.sparse_max_density(torch.float16) == 0.0
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("k", [30, 100, 300])
+def test_sparse_max_density_says_which_path_a_module_takes(monkeypatch, k, training):
+    """Check the threshold against the path a forward pass takes.
+
+    A graph just below the returned density goes through the sparse kernels
+    (neuron-major or row-major), one just above it through the dense ones.
+    """
+    from sklearn_freenets import _kernel
+
+    calls = []
+    for name in ("_sparse_network_forward", "_numba_sparse_forward"):
+        original = getattr(_kernel, name)
+
+        def spy(*args, _original=original, **kwargs):
+            calls.append(1)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(_kernel, name, spy)
+    limit = nn.sparse_max_density("float32", k=k, training=training)
+    assert nn.sparse_max_density("float32") <= limit < 1.0
+    possible = k * (k - 1) // 2
+    lower = np.flatnonzero(np.tril(np.ones((k, k), bool), -1))
+    X = torch.randn(8, 5)
+    for n_edges, sparse in (
+        (int(limit * possible), True),
+        (int(limit * possible) + 1, False),
+    ):
+        G = np.zeros(k * k, bool)
+        G[np.random.default_rng(0).choice(lower, n_edges, replace=False)] = True
+        module = nn.FreeNetModule(5, k, 2, initial_graph=G.reshape(k, k))
+        calls.clear()
+        with torch.set_grad_enabled(training):
+            module(X)
+        assert bool(calls) == sparse, (n_edges, possible)
