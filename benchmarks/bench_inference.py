@@ -109,32 +109,35 @@ def _time_pair(
     return statistics.median(times[False]), statistics.median(times[True])
 
 
-def _path(module: FreeNetModule) -> str:
+def _path(module: FreeNetModule, train: bool) -> str:
     """The path the module takes: ``act`` (no edges: both ways compute act(A)),
     ``sparse`` or ``dense`` (both ways run the same code).
 
     On the CPU the sparse kernels run when the graph keeps at most
-    :func:`~sklearn_freenets.nn.sparse_max_density` of the possible edges.
+    :func:`~sklearn_freenets.nn.sparse_max_density` of the possible edges (for
+    the module's ``k``, in training or in prediction).
     """
     n_edges, k = module.n_edges(), module.k
     if n_edges == 0:
         return "act"
     possible = k * (k - 1) // 2
     density = n_edges / possible if possible else 1.0
-    sparse = density <= sparse_max_density(module.weight.dtype)
-    return "sparse" if sparse else "dense"
+    limit = sparse_max_density(module.weight.dtype, k=k, training=train)
+    return "sparse" if density <= limit else "dense"
 
 
 def _row(label: str, fraction: float, module, X_by_rows, args, clock) -> list[float]:
     """Print one row; return its speed-ups where the two ways run different code."""
     speedups = []
-    cells = [f"{label:>18} {fraction:>6.3f} {_path(module):>6}"]
+    cells = [f"{label:>18} {fraction:>6.3f} {_path(module, args.train):>6}"]
     for n, X in X_by_rows.items():
         repeats = args.repeats if n <= 1000 else max(3, args.repeats // 10)
         dense, pruned = _time_pair(module, X, repeats, clock, args.train)
         speedups.append(dense / pruned)
         cells.append(f"{1e3 * dense:>9.3f} {1e3 * pruned:>9.3f} {dense / pruned:>6.2f}")
-    if _path(module) != "sparse":  # the same code both ways: the noise level
+    if (
+        _path(module, args.train) != "sparse"
+    ):  # the same code both ways: the noise level
         print(" | ".join(cells), flush=True)
         return []
     flag = "" if min(speedups) >= args.tolerance else "  <-- slower than dense?"
@@ -278,9 +281,12 @@ def main(argv: list[str] | None = None) -> None:
         f"{args.features} features, "
         + ("training steps (forward + backward)" if args.train else "inference")
     )
+    limits = ", ".join(
+        f"{sparse_max_density(dtype, k=k, training=args.train)} at k={k}"
+        for k in args.ks
+    )
     print(
-        "# sparse kernel used up to density "
-        f"{sparse_max_density(dtype)}; "
+        f"# sparse kernels used up to density {limits}; "
         "ms per batch (median), speed-up = dense / pruned"
     )
     header = f"{'graph':>18} {'kept':>6} {'path':>6}"
