@@ -65,7 +65,7 @@ class _GraphCache:
     weight dtype and device.
     """
 
-    __slots__ = ("key", "adjacency", "mask", "_graph", "_levels")
+    __slots__ = ("key", "adjacency", "mask", "n_edges", "_graph", "_levels")
 
     def __init__(self, key: tuple, adjacency: torch.Tensor, dtype, device) -> None:
         self.key = key
@@ -73,6 +73,7 @@ class _GraphCache:
         # Float copy of the strictly lower triangle, multiplied into W (and its
         # gradient) inside the recurrence: cheaper than ``W * G`` with a bool G.
         self.mask = strictly_lower_part(adjacency).to(dtype=dtype, device=device)
+        self.n_edges = int(torch.count_nonzero(self.mask))
         self._graph: SparseGraph | None = None
         self._levels: GraphLevels | None = None
 
@@ -375,12 +376,32 @@ class FreeNetModule(nn.Module):
             The decoder's output (plus the skip map's, with ``skip=True``).
         """
         if preact_cap is None:
-            out = self._sparse_forward(X)
+            cache = self._graph_state()
+            if cache.n_edges == 0:
+                out = self._empty_forward(X)
+            else:
+                out = self._sparse_forward(X, cache)
             if out is not None:
                 return out if self.skip is None else out + self.skip(X)
         return self._output(self._hidden(X, False, preact_cap), X)
 
-    def _sparse_forward(self, X: torch.Tensor) -> torch.Tensor | None:
+    def _empty_forward(self, X: torch.Tensor) -> torch.Tensor:
+        """The empty graph's output, ``decoder(act(encoder(X)))``.
+
+        The same operations as the general path, as three functional calls
+        (the FCNN's forward pass is most of a small fit's time, and each
+        submodule call costs a few microseconds); forward hooks registered on
+        the encoder and decoder do not run here.
+        """
+        encoder = self._modules["encoder"]
+        decoder = self._modules["decoder"]
+        A = nn.functional.linear(X, encoder.weight, encoder.bias)
+        H = apply_activation(A, self.activation)
+        return nn.functional.linear(H, decoder.weight, decoder.bias)
+
+    def _sparse_forward(
+        self, X: torch.Tensor, cache: _GraphCache
+    ) -> torch.Tensor | None:
         """The decoder's output through :func:`sparse_network`, or None.
 
         On a graph with edges that is sparse enough for it to beat the dense
@@ -390,17 +411,16 @@ class FreeNetModule(nn.Module):
         node. The encoder's and decoder's weights are read directly, so forward
         hooks registered on those two submodules do not run here.
         """
-        if not self._sparse_kernels:
+        if not self._sparse_kernels or self.backend == "torch":
+            return None
+        graph = cache.graph()
+        if not network_pays_off(graph, torch.is_grad_enabled()):
             return None
         encoder, decoder = self.encoder, self.decoder
         weight = self.weight
-        if self.backend == "torch" or not _numba_fits(X):
+        if not _numba_fits(X) or X.dtype != weight.dtype:
             return None
-        if X.dtype != weight.dtype or encoder.bias is None or decoder.bias is None:
-            return None
-        cache = self._graph_state()
-        graph = cache.graph()
-        if not network_pays_off(graph, torch.is_grad_enabled()):
+        if encoder.bias is None or decoder.bias is None:
             return None
         return sparse_network(
             X,

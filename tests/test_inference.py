@@ -417,3 +417,26 @@ def test_sparse_network_gradients(activation):
         got = fn(*args)
     assert got.grad_fn is None
     assert_allclose(got.numpy(), expected.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_empty_graph_forward_is_the_general_path(activation):
+    """Check that the empty graph's functional forward pass gives, bit for bit,
+    the outputs and gradients of the general path (encoder, levels, decoder)."""
+    torch.manual_seed(0)
+    module = FreeNetModule(6, 9, 2, activation=activation, initial_graph="empty")
+    X = torch.randn(17, 6)
+    fast = module(X)
+    fast.square().sum().backward()
+    grads = [
+        p.grad.clone() if p.grad is not None else None for p in module.parameters()
+    ]
+    module.zero_grad(set_to_none=True)
+    general = module._output(module._hidden(X, False), X)
+    general.square().sum().backward()
+    assert torch.equal(fast, general)
+    for got, p in zip(grads, module.parameters(), strict=True):
+        assert (got is None) == (p.grad is None)
+        if got is not None:
+            assert torch.equal(got, p.grad)
+    assert module.weight.grad is None  # the recurrent weights take no part
