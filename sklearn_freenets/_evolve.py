@@ -148,13 +148,13 @@ class ActivityCounts:
                 )
         if (H is None) != (Z is None):
             raise ValueError("pass both H and Z, or neither")
-        if H is not None and Z is not None:
-            H = np.asarray(H)
-            Z = np.asarray(Z)
-            if H.shape != S.shape or Z.shape != S.shape:
-                raise ValueError(
-                    f"H {H.shape} and Z {Z.shape} must have the shape of S {S.shape}"
-                )
+        moments = H is not None and Z is not None
+        Ha: NDArray[Any] = np.asarray(H)
+        Za: NDArray[Any] = np.asarray(Z)
+        if moments and (Ha.shape != S.shape or Za.shape != S.shape):
+            raise ValueError(
+                f"H {Ha.shape} and Z {Za.shape} must have the shape of S {S.shape}"
+            )
         # Equal weights (the usual case): the counts are those of the rows times
         # the weight. A float32 product of 0/1 values is exact below 2**24 rows
         # and twice as fast as float64; the moments accumulate in float64
@@ -166,19 +166,20 @@ class ActivityCounts:
             self.active += c * np.count_nonzero(S, axis=0)
             self.n_samples += c * len(S)
             self.weight_sq_sum += c * c * len(S)
-            if H is not None and Z is not None:
-                self.activation_sum += c * np.abs(H).sum(axis=0, dtype=np.float64)
-                self.preact_sum += c * Z.sum(axis=0, dtype=np.float64)
-                self.preact_sq_sum += c * np.einsum("ij,ij->j", Z, Z, dtype=np.float64)
+            if moments:
+                self.activation_sum += c * np.abs(Ha).sum(axis=0, dtype=np.float64)
+                self.preact_sum += c * Za.sum(axis=0, dtype=np.float64)
+                squares = np.einsum("ij,ij->j", Za, Za, dtype=np.float64)
+                self.preact_sq_sum += c * squares
             return self
         Sf = S.astype(np.float64)
         self.both_active += (Sf * w[:, None]).T @ Sf
         self.active += w @ Sf
         self.n_samples += float(w.sum())
         self.weight_sq_sum += float(w @ w)
-        if H is not None and Z is not None:
-            Zf = np.asarray(Z, dtype=np.float64)
-            self.activation_sum += w @ np.abs(np.asarray(H, dtype=np.float64))
+        if moments:
+            Zf = Za.astype(np.float64)
+            self.activation_sum += w @ np.abs(Ha.astype(np.float64))
             self.preact_sum += w @ Zf
             self.preact_sq_sum += w @ (Zf * Zf)
         return self

@@ -22,6 +22,7 @@ the edges, the row-major sparse kernels run. The empty graph is ``act(A)``.
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 import torch
@@ -377,6 +378,7 @@ class FreeNetModule(nn.Module):
         """
         if preact_cap is None:
             cache = self._graph_state()
+            out: torch.Tensor | None
             if cache.n_edges == 0:
                 out = self._empty_forward(X)
             else:
@@ -393,8 +395,8 @@ class FreeNetModule(nn.Module):
         submodule call costs a few microseconds); forward hooks registered on
         the encoder and decoder do not run here.
         """
-        encoder = self._modules["encoder"]
-        decoder = self._modules["decoder"]
+        encoder = cast(nn.Linear, self._modules["encoder"])
+        decoder = cast(nn.Linear, self._modules["decoder"])
         A = nn.functional.linear(X, encoder.weight, encoder.bias)
         H = apply_activation(A, self.activation)
         return nn.functional.linear(H, decoder.weight, decoder.bias)
