@@ -266,7 +266,19 @@ def main(argv: list[str] | None = None) -> None:
         default=["contribution eps=0.5", "contribution eps=0.25", "usage eps=0.25"],
         help="methods of --cells to time (at the k of --ks)",
     )
+    parser.add_argument(
+        "--neuron-major-everywhere",
+        action="store_true",
+        help="take the neuron-major sparse path at every density and k (how its "
+        "thresholds were chosen): the pruned column then times it where the "
+        "module would run the dense kernels",
+    )
     args = parser.parse_args(argv)
+    if args.neuron_major_everywhere:
+        from sklearn_freenets import _kernel
+
+        _kernel._NETWORK_TRAIN_MAX_DENSITY = ((None, 1.0),)
+        _kernel._NETWORK_PREDICT_MAX_DENSITY = ((None, 1.0),)
 
     torch.set_num_threads(args.threads)
     clock = time.thread_time if args.clock == "thread" else time.perf_counter

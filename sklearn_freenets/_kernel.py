@@ -867,17 +867,17 @@ _SPARSE_MAX_DENSITY: dict[torch.dtype, float] = {
 
 
 # Densities up to which sparse_network (neuron-major, kept edges only) beats the
-# dense kernels, float32 and float64 alike (one thread, 13 inputs for training
-# steps at batches of 64-1,000 rows, 784 inputs and 10 outputs for prediction of
-# 128 and 10,000 rows; dense / sparse time):
-# - training: 1.1-2.3x at k=30-100 up to density 0.5, still 1.1-1.4x on the full
-#   triangle there; at k=300-500 1.5-2.9x up to 0.2 and below 1x at 0.5 on
-#   1,000-row batches;
-# - prediction: 1.1-1.6x at k=100-300 up to 0.1 (0.2 at k=100), below 1x at
-#   k=300 from 0.5 on 10,000 rows; at k=30 0.91-0.98x on 10,000 rows, so small
-#   nets keep the row-major kernels there.
-_NETWORK_TRAIN_MAX_DENSITY = ((100, 0.5), (None, 0.2))  # (up to k, density)
-_NETWORK_PREDICT_MAX_DENSITY = ((63, 0.0), (100, 0.2), (None, 0.1))
+# dense kernels; measured with benchmarks/bench_inference.py
+# --neuron-major-everywhere (one thread; dense / neuron-major time):
+# - training steps (13 inputs, batches of 64-1,000 rows): at k=30-100 1.15-1.23x
+#   at half the edges, 1.00-1.17x at 0.7, 0.97-1.16x on the full triangle; at
+#   k=300-500 1.6-2.9x up to a fifth, below 1x at half on 1,000-row batches;
+# - prediction (784 inputs, 10 outputs, 128 and 10,000 rows): at k=64-100
+#   1.14-1.27x up to half the edges, 0.98-1.14x on the full triangle; at k=300
+#   1.16-1.46x at a fifth, 0.78x at half on 10,000 rows; at k=30 0.91-0.98x on
+#   10,000 rows, so small nets keep the row-major kernels there.
+_NETWORK_TRAIN_MAX_DENSITY = ((100, 0.6), (None, 0.2))  # (up to k, density)
+_NETWORK_PREDICT_MAX_DENSITY = ((63, 0.0), (100, 0.5), (None, 0.1))
 
 
 def _max_density(table: tuple, k: int) -> float:

@@ -14,7 +14,7 @@ kernels with a hand-written backward, or plain torch on other devices). On the C
 a graph sparse enough for it to be faster is computed over its kept edges only:
 the forward pass runs encoder, recurrence and decoder together with neuron-major
 activations (:func:`sklearn_freenets._kernel.sparse_network`, one autograd node
-in training; up to half the edges in training at k <= 100, see
+in training; up to 60 % of the edges in training at k <= 100, see
 :func:`sklearn_freenets._kernel.network_pays_off`), and otherwise, below 8 % of
 the edges, the row-major sparse kernels run. The empty graph is ``act(A)``.
 """
@@ -408,7 +408,7 @@ class FreeNetModule(nn.Module):
 
         On a graph with edges that is sparse enough for it to beat the dense
         kernels (:func:`~sklearn_freenets._kernel.network_pays_off`: in
-        training up to half the edges at k <= 100), encoder, recurrence and
+        training up to 60 % of the edges at k <= 100), encoder, recurrence and
         decoder run with neuron-major activations, in training as one autograd
         node. The encoder's and decoder's weights are read directly, so forward
         hooks registered on those two submodules do not run here.
