@@ -867,14 +867,14 @@ _SPARSE_MAX_DENSITY: dict[torch.dtype, float] = {
 
 
 # Densities up to which sparse_network (neuron-major, kept edges only) beats the
-# dense kernels; measured with benchmarks/bench_inference.py
-# --neuron-major-everywhere (one thread; dense / neuron-major time):
-# - training steps (13 inputs, batches of 64-1,000 rows): at k=30-100 1.15-1.23x
-#   at half the edges, 1.00-1.17x at 0.7, 0.97-1.16x on the full triangle; at
-#   k=300-500 1.6-2.9x up to a fifth, below 1x at half on 1,000-row batches;
+# dense kernels (benchmarks/results/neuron_major_thresholds.txt, from
+# bench_inference.py --neuron-major-everywhere; one thread, dense / neuron-major):
+# - training steps (13 inputs, batches of 64-1,000 rows): at k=30-100 1.09-1.29x
+#   at 60 % of the edges, 1.07-1.22x at 70 %, 0.89-1.25x on the full triangle; at
+#   k=300 1.59-1.68x at a fifth, 1.06-1.29x at half, below 1x from 60 %;
 # - prediction (784 inputs, 10 outputs, 128 and 10,000 rows): at k=64-100
-#   1.14-1.27x up to half the edges, 0.98-1.14x on the full triangle; at k=300
-#   1.16-1.46x at a fifth, 0.78x at half on 10,000 rows; at k=30 0.91-0.98x on
+#   1.12-1.35x at half the edges, 1.05-1.14x on the full triangle; at k=300
+#   1.17-1.47x at a fifth, 0.83x at half on 10,000 rows; at k=30 0.91-1.03x on
 #   10,000 rows, so small nets keep the row-major kernels there.
 _NETWORK_TRAIN_MAX_DENSITY = ((100, 0.6), (None, 0.2))  # (up to k, density)
 _NETWORK_PREDICT_MAX_DENSITY = ((63, 0.0), (100, 0.5), (None, 0.1))
