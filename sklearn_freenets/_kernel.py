@@ -880,7 +880,12 @@ _NETWORK_TRAIN_MAX_DENSITY = ((100, 0.6), (None, 0.2))  # (up to k, density)
 _NETWORK_PREDICT_MAX_DENSITY = ((63, 0.0), (100, 0.5), (None, 0.1))
 
 
-def _max_density(table: tuple, k: int) -> float:
+def network_max_density(k: int, training: bool) -> float:
+    """Highest density at which :func:`sparse_network` beats the dense kernels.
+
+    ``training``: for a step with gradients; otherwise for prediction.
+    """
+    table = _NETWORK_TRAIN_MAX_DENSITY if training else _NETWORK_PREDICT_MAX_DENSITY
     for up_to, density in table:
         if up_to is None or k <= up_to:
             return density
@@ -895,8 +900,7 @@ def network_pays_off(graph: SparseGraph, training: bool) -> bool:
     """
     if graph.n_edges == 0:
         return False
-    table = _NETWORK_TRAIN_MAX_DENSITY if training else _NETWORK_PREDICT_MAX_DENSITY
-    return graph.density <= _max_density(table, graph.k)
+    return graph.density <= network_max_density(graph.k, training)
 
 
 class SparseGraph:
@@ -1451,18 +1455,17 @@ def sparse_network(
         )
     if graph.k != W.shape[0]:
         raise ValueError(f"graph has k={graph.k} neurons, W has {W.shape[0]}.")
-    if not torch.is_grad_enabled():
-        with torch.no_grad():
-            return _sparse_network_forward(
-                X.detach().contiguous(),
-                encoder_weight.detach(),
-                encoder_bias.detach(),
-                W.detach().contiguous(),
-                decoder_weight.detach(),
-                decoder_bias.detach(),
-                graph,
-                act,
-            )[0]
+    if not torch.is_grad_enabled():  # nothing to record: the forward pass alone
+        return _sparse_network_forward(
+            X.detach().contiguous(),
+            encoder_weight.detach(),
+            encoder_bias.detach(),
+            W.detach().contiguous(),
+            decoder_weight.detach(),
+            decoder_bias.detach(),
+            graph,
+            act,
+        )[0]
     return _SparseNetwork.apply(
         X.contiguous(),
         encoder_weight,

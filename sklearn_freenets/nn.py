@@ -34,8 +34,11 @@ from __future__ import annotations
 
 import torch
 
-from sklearn_freenets import _kernel
-from sklearn_freenets._kernel import _SPARSE_MAX_DENSITY, ACTIVATIONS
+from sklearn_freenets._kernel import (
+    _SPARSE_MAX_DENSITY,
+    ACTIVATIONS,
+    network_max_density,
+)
 from sklearn_freenets._module import FreeNetModule, initial_adjacency, n_parameters
 
 __all__ = [
@@ -90,10 +93,4 @@ def sparse_max_density(
     row_major = _SPARSE_MAX_DENSITY.get(dtype, 0.0)
     if k is None or row_major == 0.0:
         return row_major
-    table = (
-        _kernel._NETWORK_TRAIN_MAX_DENSITY
-        if training
-        else _kernel._NETWORK_PREDICT_MAX_DENSITY
-    )
-    network = _kernel._max_density(table, k)
-    return max(network, row_major)
+    return max(network_max_density(k, training), row_major)

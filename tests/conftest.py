@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""Shared fixtures: fixed seeds and the location of the offline data sets."""
+"""Shared fixtures: fixed seeds, the location of the offline data sets, and a spy
+on the compiled kernels."""
 
 import os
 import pickle
@@ -71,3 +72,24 @@ def predict_in_new_process(tmp_path):
         return np.load(paths[2])
 
     return run
+
+
+@pytest.fixture
+def kernel_calls(monkeypatch):
+    """``kernel_calls(*names)``: spy on those ``_kernel`` functions (which still
+    run); returns one list that gets an item per call of any of them."""
+    from sklearn_freenets import _kernel
+
+    def spy_on(*names: str) -> list:
+        calls: list = []
+        for name in names:
+            original = getattr(_kernel, name)
+
+            def spy(*args, _original=original, **kwargs):
+                calls.append(1)
+                return _original(*args, **kwargs)
+
+            monkeypatch.setattr(_kernel, name, spy)
+        return calls
+
+    return spy_on

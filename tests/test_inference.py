@@ -107,23 +107,10 @@ def test_sparse_graph_layout():
         SparseGraph(np.zeros((2, 3), dtype=bool))
 
 
-def _count_calls(monkeypatch, name: str) -> list:
-    """Spy on ``_kernel.<name>`` (which still runs): one item per call."""
-    calls: list = []
-    original = getattr(_kernel, name)
-
-    def spy(*args):
-        calls.append(1)
-        return original(*args)
-
-    monkeypatch.setattr(_kernel, name, spy)
-    return calls
-
-
 @pytest.mark.parametrize("density", [0.05, 0.2, 0.39, 0.6, 1.0])
-def test_dispatch_follows_threshold(monkeypatch, density):
+def test_dispatch_follows_threshold(kernel_calls, density):
     """Check that the sparse kernel runs only below the density threshold."""
-    calls = _count_calls(monkeypatch, "_numba_sparse_forward")
+    calls = kernel_calls("_numba_sparse_forward")
     A, W, G = _inputs(20, 50, density, torch.float32, "relu")
     graph = SparseGraph(G)
     recurrence_inference(A, W, "relu", mask=torch.as_tensor(G), graph=graph)
@@ -361,13 +348,13 @@ def test_sparse_training_only_what_is_needed(always_sparse):
 
 
 @pytest.mark.parametrize("density, sparse", [(0.03, True), (0.4, True), (0.8, False)])
-def test_module_trains_on_the_sparse_path(monkeypatch, density, sparse):
+def test_module_trains_on_the_sparse_path(kernel_calls, density, sparse):
     """Check that a training step takes the sparse kernels only on a sparse graph.
 
     At k=40 the neuron-major path pays off in training up to 60 % of the edges. The
     step's gradients match the ones with the sparse kernels switched off.
     """
-    calls = _count_calls(monkeypatch, "_sparse_network_forward")
+    calls = kernel_calls("_sparse_network_forward")
     module = _module(k=40, density=density, dtype="float64")
     assert module._graph_state().levels().n_levels > 2
     X = torch.randn(60, 12, dtype=torch.float64)

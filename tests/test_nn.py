@@ -30,23 +30,13 @@ def test_sparse_max_density_takes_names_and_dtypes():
 
 @pytest.mark.parametrize("training", [True, False])
 @pytest.mark.parametrize("k", [30, 100, 300])
-def test_sparse_max_density_says_which_path_a_module_takes(monkeypatch, k, training):
+def test_sparse_max_density_says_which_path_a_module_takes(kernel_calls, k, training):
     """Check the threshold against the path a forward pass takes.
 
     A graph just below the returned density goes through the sparse kernels
     (neuron-major or row-major), one just above it through the dense ones.
     """
-    from sklearn_freenets import _kernel
-
-    calls = []
-    for name in ("_sparse_network_forward", "_numba_sparse_forward"):
-        original = getattr(_kernel, name)
-
-        def spy(*args, _original=original, **kwargs):
-            calls.append(1)
-            return _original(*args, **kwargs)
-
-        monkeypatch.setattr(_kernel, name, spy)
+    calls = kernel_calls("_sparse_network_forward", "_numba_sparse_forward")
     limit = nn.sparse_max_density("float32", k=k, training=training)
     assert nn.sparse_max_density("float32") <= limit < 1.0
     possible = k * (k - 1) // 2
