@@ -1106,19 +1106,40 @@ class _Recurrence(torch.autograd.Function):
         if ctx.graph is not None:
             dZ, dW = _numba_sparse_backward(dH, W, H, ctx.graph, ctx.act, want_dw)
         else:
-            if ctx.use_numba:
-                dZ = _numba_backward(dH, W, H, ctx.act)
-            else:
-                dZ = _torch_backward(dH, W, H, ctx.act)
-            dW = None
-            if want_dw:
-                dW = torch.mm(dZ.t(), H)
-                # A mask is strictly lower triangular (see ``recurrence``), so it
-                # also zeroes the diagonal and upper triangle (in place: the strictly
-                # lower part of dW, without a k x k copy per backward pass).
-                dW = dW.mul_(mask) if mask is not None else dW.tril_(-1)
+            dZ, dW = dense_recurrence_backward(
+                dH, W, H, mask, ctx.act, ctx.use_numba, want_dw
+            )
         dA = dZ if ctx.needs_input_grad[0] else None
         return dA, dW, None, None, None, None, None
+
+
+def dense_recurrence_backward(
+    dH: torch.Tensor,
+    Wm: torch.Tensor,
+    H: torch.Tensor,
+    mask: torch.Tensor | None,
+    act: int,
+    use_numba: bool,
+    want_dw: bool,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``(dZ, dW)`` of the dense recurrence, from the gradient ``dH`` of ``H``.
+
+    ``Wm`` is the masked weight the forward pass used (``W * mask``), ``H`` its
+    output; ``dH`` contiguous. ``dW`` (None unless ``want_dw``) is masked like
+    ``W``: zero off the graph. Records nothing for autograd.
+    """
+    if use_numba:
+        dZ = _numba_backward(dH, Wm, H, act)
+    else:
+        dZ = _torch_backward(dH, Wm, H, act)
+    dW = None
+    if want_dw:
+        dW = torch.mm(dZ.t(), H)
+        # A mask is strictly lower triangular (see ``recurrence``), so it
+        # also zeroes the diagonal and upper triangle (in place: the strictly
+        # lower part of dW, without a k x k copy per backward pass).
+        dW = dW.mul_(mask) if mask is not None else dW.tril_(-1)
+    return dZ, dW
 
 
 def _sparse_applies(
@@ -1380,34 +1401,59 @@ class _SparseNetwork(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, dout):
         X, enc_w, W, dec_w, HT = ctx.saved_tensors
-        graph = ctx.graph
         needs = ctx.needs_input_grad
-        want_dw = bool(needs[3]) and graph.n_edges > 0
-        dout = dout.contiguous()
-        GT = torch.empty_like(HT)  # dH^T, a scratch of the kernel
-        dZT = torch.empty_like(HT)
-        db = torch.empty(HT.shape[0], dtype=HT.dtype)
-        dW = torch.zeros_like(W) if want_dw else None
-        (_NUMBA_KERNELS or _load_numba_kernels())["sparse_backward_t"](
-            dout.numpy(),
-            dec_w.numpy(),
-            W.numpy(),
-            graph.indptr,
-            graph.indices,
-            HT.numpy(),
-            GT.numpy(),
-            dZT.numpy(),
-            (dW if dW is not None else W).numpy(),
-            db.numpy(),
-            ctx.act,
-            want_dw,
+        grads = sparse_network_backward(
+            dout, X, enc_w.detach(), W, dec_w, HT, ctx.graph, ctx.act, needs[:6]
         )
-        dX = torch.mm(dZT.t(), enc_w.detach()) if needs[0] else None
-        d_enc_w = torch.mm(dZT, X) if needs[1] else None
-        d_enc_b = db if needs[2] else None
-        d_dec_w = torch.mm(dout.t(), HT.t()) if needs[4] else None
-        d_dec_b = dout.sum(dim=0) if needs[5] else None
-        return dX, d_enc_w, d_enc_b, dW, d_dec_w, d_dec_b, None, None
+        return (*grads, None, None)
+
+
+def sparse_network_backward(
+    dout: torch.Tensor,
+    X: torch.Tensor,
+    enc_w: torch.Tensor,
+    W: torch.Tensor,
+    dec_w: torch.Tensor,
+    HT: torch.Tensor,
+    graph: SparseGraph,
+    act: int,
+    needs: tuple[bool, ...],
+) -> tuple[torch.Tensor | None, ...]:
+    """The gradients of :func:`sparse_network`'s six tensor arguments.
+
+    ``dout`` is the gradient of the output, ``HT`` what
+    :func:`_sparse_network_forward` returned with it; the other tensors are the
+    detached arguments of that forward pass (``dec_w`` contiguous). ``needs``
+    says which of ``(X, enc_w, enc_b, W, dec_w, dec_b)`` to compute; the others
+    are None, as is ``W``'s on a graph without edges. Records nothing for
+    autograd.
+    """
+    want_dw = bool(needs[3]) and graph.n_edges > 0
+    dout = dout.contiguous()
+    GT = torch.empty_like(HT)  # dH^T, a scratch of the kernel
+    dZT = torch.empty_like(HT)
+    db = torch.empty(HT.shape[0], dtype=HT.dtype)
+    dW = torch.zeros_like(W) if want_dw else None
+    (_NUMBA_KERNELS or _load_numba_kernels())["sparse_backward_t"](
+        dout.numpy(),
+        dec_w.numpy(),
+        W.numpy(),
+        graph.indptr,
+        graph.indices,
+        HT.numpy(),
+        GT.numpy(),
+        dZT.numpy(),
+        (dW if dW is not None else W).numpy(),
+        db.numpy(),
+        act,
+        want_dw,
+    )
+    dX = torch.mm(dZT.t(), enc_w) if needs[0] else None
+    d_enc_w = torch.mm(dZT, X) if needs[1] else None
+    d_enc_b = db if needs[2] else None
+    d_dec_w = torch.mm(dout.t(), HT.t()) if needs[4] else None
+    d_dec_b = dout.sum(dim=0) if needs[5] else None
+    return dX, d_enc_w, d_enc_b, dW, d_dec_w, d_dec_b
 
 
 def sparse_network(

@@ -22,6 +22,7 @@ the edges, the row-major sparse kernels run. The empty graph is ``act(A)``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import cast
 
 import numpy as np
@@ -31,16 +32,21 @@ from torch import nn
 
 from sklearn_freenets._graph import strictly_lower, strictly_lower_part
 from sklearn_freenets._kernel import (
+    _ACT_CODES,
     ACTIVATIONS,
     GraphLevels,
     SparseGraph,
     _numba_fits,
+    _numba_forward,
+    _sparse_network_forward,
     apply_activation,
+    dense_recurrence_backward,
     network_pays_off,
     recurrence,
     recurrence_by_levels,
     recurrence_inference,
     sparse_network,
+    sparse_network_backward,
 )
 
 __all__ = ["FreeNetModule", "initial_adjacency", "n_parameters"]
@@ -435,6 +441,200 @@ class FreeNetModule(nn.Module):
             self.activation,
         )
 
+    def step_forward(
+        self, X: torch.Tensor
+    ) -> tuple[torch.Tensor, Callable[[torch.Tensor], None]] | None:
+        """A training step's forward pass and its backward, without autograd.
+
+        Returns ``(out, backward)``: ``out`` is :meth:`forward`'s output for
+        ``X`` (recording nothing), and ``backward(dout)``, given the gradient
+        of the loss with respect to ``out``, sets the ``.grad`` of every
+        parameter that requires one, as ``out.backward(dout)`` after
+        ``zero_grad(set_to_none=True)`` would (``W``'s stays None when the path
+        does not read it). The same operations as autograd's, so the same
+        gradients bit for bit; without autograd's per-operation bookkeeping,
+        which is most of a small network's step. Returns None where it does
+        not apply, and the caller then uses autograd: graphs of two
+        topological levels (computed by matrix products), ``backend="torch"``,
+        other devices and dtypes than the compiled kernels take, and a module
+        with hooks, which autograd would have to run.
+        """
+        if X.device.type != "cpu" or self._has_hooks():
+            return None
+        cache = self._graph_state()
+        with torch.no_grad():
+            if cache.n_edges == 0:
+                return self._empty_step(X)
+            step = self._sparse_step(X, cache)
+            return step if step is not None else self._dense_step(X, cache)
+
+    def _has_hooks(self) -> bool:
+        """Whether a hook that autograd or ``forward`` would run is registered."""
+        if (
+            nn.modules.module._global_forward_hooks
+            or nn.modules.module._global_forward_pre_hooks
+            or nn.modules.module._global_backward_hooks
+            or nn.modules.module._global_backward_pre_hooks
+        ):
+            return True
+        for module in self.modules():
+            if (
+                module._forward_hooks
+                or module._forward_pre_hooks
+                or module._backward_hooks
+                or module._backward_pre_hooks
+            ):
+                return True
+        return any(
+            p._backward_hooks or getattr(p, "_post_accumulate_grad_hooks", None)
+            for p in self.parameters()
+        )
+
+    def _empty_step(
+        self, X: torch.Tensor
+    ) -> tuple[torch.Tensor, Callable[[torch.Tensor], None]]:
+        """:meth:`step_forward` for the empty graph (:meth:`_empty_forward`)."""
+        encoder = cast(nn.Linear, self._modules["encoder"])
+        A = torch.addmm(encoder.bias, X, encoder.weight.t())
+        act = self.activation
+        if act == "squared_relu":
+            R = torch.relu(A)
+            H = R.square()
+        else:
+            H = apply_activation(A, act)
+        out, output_backward = self._output_step(X, H)
+
+        def backward(dout: torch.Tensor) -> None:
+            dH = output_backward(dout)
+            if dH is None:
+                return
+            if act == "relu":
+                dA = torch.ops.aten.threshold_backward(dH, H, 0)
+            elif act == "squared_relu":
+                dA = torch.ops.aten.threshold_backward(dH * (2 * R), R, 0)
+            else:
+                dA = torch.ops.aten.tanh_backward(dH, H)
+            self._encoder_grads(X, dA)
+
+        return out, backward
+
+    def _dense_step(
+        self, X: torch.Tensor, cache: _GraphCache
+    ) -> tuple[torch.Tensor, Callable[[torch.Tensor], None]] | None:
+        """:meth:`step_forward` through the dense compiled kernels, or None.
+
+        The path :func:`~sklearn_freenets._kernel.recurrence` takes for graphs
+        of more than ``_MAX_LEVELS`` levels that the neuron-major path does not
+        take; graphs of fewer levels (computed by matrix products) return None.
+        """
+        weight = self.weight
+        if (
+            self.backend == "torch"
+            or not _numba_fits(X)
+            or X.dtype != weight.dtype
+            or cache.levels().n_levels <= _MAX_LEVELS
+            or (self._sparse_kernels and cache.graph().pays_off(weight.dtype))
+        ):
+            return None
+        encoder = cast(nn.Linear, self._modules["encoder"])
+        act = _ACT_CODES[self.activation]
+        mask = cache.mask
+        Wm = weight * mask
+        A = torch.addmm(encoder.bias, X, encoder.weight.t())
+        H, _ = _numba_forward(A, Wm, act, False)
+        out, output_backward = self._output_step(X, H)
+
+        def backward(dout: torch.Tensor) -> None:
+            dH = output_backward(dout)
+            if dH is None:
+                return
+            dZ, dW = dense_recurrence_backward(
+                dH.contiguous(), Wm, H, mask, act, True, weight.requires_grad
+            )
+            if dW is not None:
+                weight.grad = dW
+            self._encoder_grads(X, dZ)
+
+        return out, backward
+
+    def _output_step(
+        self, X: torch.Tensor, H: torch.Tensor
+    ) -> tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor | None]]:
+        """The output from ``H`` (decoder and skip map) and its backward.
+
+        The backward sets the decoder's and skip map's gradients and returns
+        the gradient of ``H``, or None when no encoder or recurrent weight
+        needs one.
+        """
+        decoder = cast(nn.Linear, self._modules["decoder"])
+        skip = self.skip
+        out = torch.addmm(decoder.bias, H, decoder.weight.t())
+        if skip is not None:
+            out = out + torch.mm(X, skip.weight.t())
+
+        def backward(dout: torch.Tensor) -> torch.Tensor | None:
+            _set_grad(decoder.weight, lambda: dout.t().mm(H))
+            _set_grad(decoder.bias, lambda: dout.sum(0))
+            if skip is not None:
+                _set_grad(skip.weight, lambda: dout.t().mm(X))
+            encoder = cast(nn.Linear, self._modules["encoder"])
+            if not (
+                encoder.weight.requires_grad
+                or encoder.bias.requires_grad
+                or self.weight.requires_grad
+            ):
+                return None
+            return dout.mm(decoder.weight)
+
+        return out, backward
+
+    def _encoder_grads(self, X: torch.Tensor, dA: torch.Tensor) -> None:
+        """Set the encoder's gradients from ``dA``, that of its output."""
+        encoder = cast(nn.Linear, self._modules["encoder"])
+        _set_grad(encoder.weight, lambda: dA.t().mm(X))
+        _set_grad(encoder.bias, lambda: dA.sum(0))
+
+    def _sparse_step(
+        self, X: torch.Tensor, cache: _GraphCache
+    ) -> tuple[torch.Tensor, Callable[[torch.Tensor], None]] | None:
+        """:meth:`step_forward` through the neuron-major kernels, or None."""
+        if not self._sparse_kernels or self.backend == "torch":
+            return None
+        graph = cache.graph()
+        encoder, decoder, skip = self.encoder, self.decoder, self.skip
+        weight = self.weight
+        if (
+            not network_pays_off(graph, True)
+            or not _numba_fits(X)
+            or X.dtype != weight.dtype
+            or encoder.bias is None
+            or decoder.bias is None
+        ):
+            return None
+        X = X.contiguous()
+        W = weight.contiguous()
+        dec_w = decoder.weight.contiguous()
+        act = _ACT_CODES[self.activation]
+        out, HT = _sparse_network_forward(
+            X, encoder.weight, encoder.bias, W, dec_w, decoder.bias, graph, act
+        )
+        if skip is not None:
+            out = out + torch.mm(X, skip.weight.t())
+        params = (encoder.weight, encoder.bias, weight, decoder.weight, decoder.bias)
+
+        def backward(dout: torch.Tensor) -> None:
+            needs = (False, *(p.requires_grad for p in params))
+            grads = sparse_network_backward(
+                dout, X, encoder.weight, W, dec_w, HT, graph, act, needs
+            )
+            for p, g in zip(params, grads[1:], strict=True):
+                if g is not None:
+                    p.grad = g
+            if skip is not None:
+                _set_grad(skip.weight, lambda: dout.t().mm(X))
+
+        return out, backward
+
     @torch.no_grad()
     def forward_with_preactivations(
         self, X: torch.Tensor
@@ -685,6 +885,12 @@ class FreeNetModule(nn.Module):
             f"k={self.k}, activation={self.activation!r}, edges={self.n_edges()}, "
             f"skip={self.skip is not None}"
         )
+
+
+def _set_grad(param: torch.Tensor, grad: Callable[[], torch.Tensor]) -> None:
+    """Set ``param.grad`` to ``grad()`` when ``param`` requires a gradient."""
+    if param.requires_grad:
+        param.grad = grad()
 
 
 def _neuron_mask(neurons: ArrayLike, k: int) -> np.ndarray:

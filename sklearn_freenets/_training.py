@@ -23,14 +23,16 @@ described in the developer notes, ``doc/developer.rst``.
 from __future__ import annotations
 
 import copy
+import inspect
 import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import torch
+import torch.optim.optimizer as _optimizer_module
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PrintLog
 
@@ -230,6 +232,167 @@ class TensorBatches:
             yield X[start:stop], (y[start:stop], None if w is None else w[start:stop])
 
 
+def loss_and_gradient(
+    criterion: torch.nn.Module,
+    y_pred: torch.Tensor,
+    y: torch.Tensor,
+    w: torch.Tensor | None,
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """:meth:`FreeNetTrainer.get_loss` and its gradient with respect to ``y_pred``.
+
+    The same operations as autograd runs for ``get_loss(...).backward()``, so the
+    same values bit for bit, for the estimators' three criteria at their
+    settings (cross-entropy on class indices, squared error, binary
+    cross-entropy on logits; ``reduction="none"``, no class weights of their
+    own). Returns None for any other criterion. Records nothing for autograd.
+    """
+    kind = type(criterion)
+    if kind is torch.nn.CrossEntropyLoss:
+        ce = cast(torch.nn.CrossEntropyLoss, criterion)
+        if ce.weight is not None or ce.label_smoothing != 0.0 or y.ndim != 1:
+            return None
+        logp = torch.log_softmax(y_pred, 1)
+        losses, total = torch.ops.aten.nll_loss_forward(logp, y, None, 0, -100)
+    elif kind is torch.nn.MSELoss:
+        if y.shape != y_pred.shape:
+            return None
+        losses = torch.ops.aten.mse_loss(y_pred, y, 0)
+    elif kind is torch.nn.BCEWithLogitsLoss:
+        bce = cast(torch.nn.BCEWithLogitsLoss, criterion)
+        if bce.weight is not None or bce.pos_weight is not None:
+            return None
+        if y.shape != y_pred.shape:
+            return None
+        losses = torch.nn.functional.binary_cross_entropy_with_logits(
+            y_pred, y, reduction="none"
+        )
+    else:
+        return None
+    if getattr(criterion, "reduction", None) != "none":
+        return None
+    one = torch.ones((), dtype=losses.dtype)
+    if w is None:
+        loss = losses.mean()
+        grad = one.expand(losses.shape) / losses.numel()
+    else:
+        per_row = losses.mean(dim=1) if losses.ndim > 1 else losses
+        total_w = w.sum()
+        loss = (per_row * w).sum() / total_w
+        grad = (one / total_w).expand(per_row.shape) * w
+        if losses.ndim > 1:
+            grad = grad.unsqueeze(1).expand(losses.shape) / losses.shape[1]
+    if kind is torch.nn.CrossEntropyLoss:
+        dlogp = torch.ops.aten.nll_loss_backward(grad, logp, y, None, 0, -100, total)
+        dout = torch.ops.aten._log_softmax_backward_data(dlogp, logp, 1, logp.dtype)
+    elif kind is torch.nn.MSELoss:
+        dout = torch.ops.aten.mse_loss_backward(grad, y_pred, y, 0)
+    else:
+        dout = (y_pred.sigmoid() - y) * grad
+    return loss, dout
+
+
+def _adam_keywords() -> frozenset[str]:
+    try:
+        from torch.optim.adam import adam
+    except ImportError:  # pragma: no cover - torch without the functional API
+        return frozenset()
+    return frozenset(inspect.signature(adam).parameters)
+
+
+# The keywords Adam.step passes to torch's functional adam (torch >= 2.6, where
+# AdamW is Adam with decoupled weight decay); elsewhere steps take Adam.step.
+_ADAM_STEP_KEYWORDS = frozenset(
+    {
+        "amsgrad",
+        "has_complex",
+        "beta1",
+        "beta2",
+        "lr",
+        "weight_decay",
+        "eps",
+        "maximize",
+        "foreach",
+        "capturable",
+        "differentiable",
+        "fused",
+        "grad_scale",
+        "found_inf",
+        "decoupled_weight_decay",
+    }
+)
+_FUNCTIONAL_ADAM = _ADAM_STEP_KEYWORDS <= _adam_keywords()
+
+
+def adam_step(optimizer: torch.optim.Optimizer) -> None:
+    """``optimizer.step()``, calling torch's functional Adam directly for Adam.
+
+    For a ``torch.optim.Adam`` or ``AdamW`` whose state is set up (after its
+    first step) and that has no step hooks, the same call with the same
+    arguments as ``Adam.step`` makes, so the same update bit for bit, without
+    the step's wrappers (profiling records, hook dispatch, the state checks
+    of every step): a tenth of a small network's step. Any other optimizer,
+    or a first step, goes through ``optimizer.step()``.
+    """
+    if (
+        not _FUNCTIONAL_ADAM
+        or type(optimizer) not in (torch.optim.Adam, torch.optim.AdamW)
+        or optimizer._optimizer_step_pre_hooks
+        or optimizer._optimizer_step_post_hooks
+        or _optimizer_module._global_optimizer_pre_hooks
+        or _optimizer_module._global_optimizer_post_hooks
+        or getattr(optimizer, "grad_scale", None) is not None
+        or getattr(optimizer, "found_inf", None) is not None
+        or any(group["differentiable"] for group in optimizer.param_groups)
+    ):
+        optimizer.step()
+        return
+    from torch.optim.adam import adam
+
+    state = optimizer.state
+    calls = []
+    for group in optimizer.param_groups:
+        params, grads, exp_avgs, exp_avg_sqs, max_sqs, steps = [], [], [], [], [], []
+        amsgrad = group["amsgrad"]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            s = state.get(p)
+            if not s or p.grad.is_sparse or torch.is_complex(p):
+                optimizer.step()  # sets up the state (and checks the gradients)
+                return
+            params.append(p)
+            grads.append(p.grad)
+            exp_avgs.append(s["exp_avg"])
+            exp_avg_sqs.append(s["exp_avg_sq"])
+            if amsgrad:
+                max_sqs.append(s["max_exp_avg_sq"])
+            steps.append(s["step"])
+        if params:
+            lists = (params, grads, exp_avgs, exp_avg_sqs, max_sqs, steps)
+            calls.append((group, lists))
+    with torch.no_grad():  # as Adam.step does (when not differentiable)
+        for group, lists in calls:
+            beta1, beta2 = group["betas"]
+            adam(
+                *lists,
+                amsgrad=group["amsgrad"],
+                has_complex=False,
+                beta1=beta1,
+                beta2=beta2,
+                lr=group["lr"],
+                weight_decay=group["weight_decay"],
+                eps=group["eps"],
+                maximize=group["maximize"],
+                foreach=group["foreach"],
+                capturable=group["capturable"],
+                differentiable=False,
+                fused=group["fused"],
+                grad_scale=None,
+                found_inf=None,
+                decoupled_weight_decay=group["decoupled_weight_decay"],
+            )
+
+
 # Keys under which a parameter group keeps the rate and weight decay that
 # ``optimizer__param_groups`` gave it (the estimator rewrites ``lr`` and
 # ``weight_decay`` of every group at each fit and epoch).
@@ -274,6 +437,13 @@ class FreeNetTrainer(NeuralNet):
 
     # Whether a callback defines on_grad_computed (set by each epoch).
     _grad_listeners = False
+    # Whether this epoch's steps may skip autograd (set by each epoch), and the
+    # optimizer's parameters, whose gradients such a step resets.
+    _direct = False
+    _step_params: list[torch.Tensor] = []
+    # Take training steps without autograd where they apply (_direct_step); a
+    # switch for tests and benchmarks, not a parameter.
+    direct_steps = True
 
     def get_default_callbacks(self):
         # The training loss is recorded per epoch by run_single_epoch, so skorch's
@@ -343,6 +513,10 @@ class FreeNetTrainer(NeuralNet):
     def train_step(self, batch, **fit_params):
         if self._grad_listeners:
             return super().train_step(batch, **fit_params)
+        if self._direct and not fit_params:
+            step = self._direct_step(batch)
+            if step is not None:
+                return step
 
         # the result goes through a dict, not an attribute of ``closure``: a function
         # that refers to itself is a reference cycle, which kept the batch (a view
@@ -360,6 +534,57 @@ class FreeNetTrainer(NeuralNet):
         optimizer.step(closure)
         return result["step"]
 
+    def _direct_steps_apply(self) -> bool:
+        """Whether training steps may skip autograd (:meth:`_direct_step`).
+
+        They may when the loss, the forward pass and the step are the ones
+        this class defines (not a subclass's), the module can write out its
+        gradients (:meth:`FreeNetModule.step_forward`), and the optimizer is one
+        of torch's that evaluates the loss once per step (not L-BFGS, whose
+        step calls the closure again, nor an optimizer of someone else's,
+        which may).
+        """
+        cls = type(self)
+        optimizer = type(self.optimizer_)
+        return (
+            self.direct_steps
+            and optimizer.__module__.startswith("torch.optim.")
+            and optimizer is not torch.optim.LBFGS
+            and hasattr(self.module_, "step_forward")
+            and cls.get_loss is FreeNetTrainer.get_loss
+            and cls.infer is NeuralNet.infer
+            and cls.train_step_single is NeuralNet.train_step_single
+        )
+
+    def _direct_step(self, batch) -> dict[str, Any] | None:
+        """A training step with the gradients written out instead of autograd.
+
+        The loss, the module's output and every gradient are those of
+        ``train_step_single`` bit for bit (:func:`loss_and_gradient`,
+        :meth:`FreeNetModule.step_forward`), and the optimizer steps as it
+        would; only autograd's bookkeeping, which is most of a small
+        network's step on the CPU, is gone. None where this does not apply
+        (the caller then takes the autograd step).
+        """
+        Xi, (yi, wi) = batch
+        module = self.module_
+        if not module.training:
+            self._set_training(True)
+        with torch.no_grad():
+            forward = module.step_forward(Xi)
+            if forward is None:
+                return None
+            y_pred, backward = forward
+            loss_grad = loss_and_gradient(self.criterion_, y_pred, yi, wi)
+            if loss_grad is None:
+                return None
+            loss, dout = loss_grad
+            for param in self._step_params:
+                param.grad = None
+            backward(dout)
+        adam_step(self.optimizer_)
+        return {"loss": loss, "y_pred": y_pred}
+
     def get_iterator(self, dataset, training=False):
         """Mini-batches of ``dataset``, shuffled by the run's generator."""
         return TensorBatches(
@@ -375,6 +600,11 @@ class FreeNetTrainer(NeuralNet):
             return
         batch_hooks = bool(self._listeners("on_batch_begin", "on_batch_end"))
         self._grad_listeners = bool(self._listeners("on_grad_computed"))
+        self._direct = training and self._direct_steps_apply()
+        if self._direct:
+            self._step_params = [
+                p for group in self.optimizer_.param_groups for p in group["params"]
+            ]
         total = 0.0
         weight = 0.0
         for batch in iterator:
