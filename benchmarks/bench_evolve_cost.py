@@ -16,7 +16,8 @@ at most 1.2 on every set (1.1 where no edge is wired).
 Cells (one per data set, mode and ``--label``) go to
 ``results/evolve_cost/cells.jsonl``; a cell already there is not rerun.
 ``--label`` names the code measured, so that the same script run against an
-earlier checkout (``PYTHONPATH=<checkout>``) puts a before column beside it.
+earlier checkout (``PYTHONPATH=<checkout>``) puts a before column beside it; the
+report shows the labels in the order they were first recorded.
 
     python benchmarks/bench_evolve_cost.py                 # idle, label "current"
     python benchmarks/bench_evolve_cost.py --busy
@@ -139,7 +140,7 @@ def ratios(cell: dict[str, Any]) -> dict[str, float]:
 
 def aggregate(out: Path) -> str:
     cells = harness.read_cells(out / CELLS, cell_key)
-    labels = sorted({lab for _, _, lab in cells}, key=lambda s: (s != "before", s))
+    labels = list(dict.fromkeys(lab for _, _, lab in cells))  # as first recorded
     sets = sorted({d for d, _, _ in cells})
     lines = [
         "# FreeEvolve's default: fit time against no evolution",
