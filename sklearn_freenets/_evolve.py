@@ -1258,6 +1258,10 @@ class EarlyFreeEvolve(FreeEvolve):
     def on_epoch_begin(self, net: Any, **kwargs: Any) -> None:
         self.batch_ = 0
 
+    def batch_hooks_wanted(self, net: Any) -> bool:
+        """Whether this epoch may run a round within it: the first epoch only."""
+        return len(net.history) - self.since == 1
+
     def on_batch_end(self, net: Any, training: bool = False, **kwargs: Any) -> None:
         if not training:
             return

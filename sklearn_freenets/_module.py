@@ -477,7 +477,10 @@ class FreeNetModule(nn.Module):
             or nn.modules.module._global_backward_pre_hooks
         ):
             return True
-        for module in self.modules():
+        # the module and its Linear layers (which have no submodules)
+        for module in (self, *self._modules.values()):
+            if module is None:
+                continue
             if (
                 module._forward_hooks
                 or module._forward_pre_hooks
@@ -485,10 +488,12 @@ class FreeNetModule(nn.Module):
                 or module._backward_pre_hooks
             ):
                 return True
-        return any(
-            p._backward_hooks or getattr(p, "_post_accumulate_grad_hooks", None)
-            for p in self.parameters()
-        )
+            for p in module._parameters.values():
+                if p is not None and (
+                    p._backward_hooks or getattr(p, "_post_accumulate_grad_hooks", None)
+                ):
+                    return True
+        return False
 
     def _empty_step(
         self, X: torch.Tensor

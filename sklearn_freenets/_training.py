@@ -508,7 +508,19 @@ class FreeNetTrainer(NeuralNet):
             return losses.mean(dim=1) if losses.ndim > 1 else losses
 
     def _listeners(self, *hooks: str) -> list[tuple[str, Any]]:
-        return [(n, cb) for n, cb in self.callbacks_ if _defines(cb, *hooks)]
+        """The callbacks that define any of ``hooks`` and want them this epoch.
+
+        A callback defining ``batch_hooks_wanted(net)`` is skipped while that
+        returns False (FreeEvolve's rounds within the first epoch have nothing
+        to do in later epochs, and calling every callback's batch hooks on
+        every batch is a measurable part of a small network's step).
+        """
+        return [
+            (n, cb)
+            for n, cb in self.callbacks_
+            if _defines(cb, *hooks)
+            and getattr(cb, "batch_hooks_wanted", lambda net: True)(self)
+        ]
 
     def train_step(self, batch, **fit_params):
         if self._grad_listeners:

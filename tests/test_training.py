@@ -250,6 +250,38 @@ def test_rounds_keep_their_minibatches_apart_on_small_data(epochs, rounds):
     assert clf.net_.history[-1]["evolution_settled"] == (rounds == 3)
 
 
+def test_rounds_within_an_epoch_listen_to_the_first_epoch_only(monkeypatch):
+    """The rounds after every 20th mini-batch run in the first epoch only, so
+    FreeEvolve's batch hook is not called in later epochs (it would cost every
+    step of the fit a call of every callback's batch hooks)."""
+    from sklearn_freenets._evolve import EarlyFreeEvolve
+
+    calls = []
+    original = EarlyFreeEvolve.on_batch_end
+
+    def spy(self, net, **kwargs):
+        calls.append(len(net.history))
+        return original(self, net, **kwargs)
+
+    monkeypatch.setattr(EarlyFreeEvolve, "on_batch_end", spy)
+    X, y = _xy(FreeNetRegressor, n=1000)
+    reg = FreeNetRegressor(
+        k=8,
+        batch_size=20,  # 50 mini-batches an epoch: two rounds within the first
+        max_epochs=4,
+        n_iter_no_change=np.inf,
+        evolve_rounds=60,
+        early_stopping=False,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, y)
+    assert calls == [1] * 50
+    early = reg.net_.history[0].get("free_evolve_early", [])
+    assert [r["batch"] for r in early] == [20, 40]
+
+
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 def test_early_stopping_restores_best_validation_weights(Estimator):
     """Check validation_scores_, best_validation_score_ and the restored weights."""
