@@ -580,8 +580,9 @@ class FreeNetTrainer(NeuralNet):
         """
         Xi, (yi, wi) = batch
         module = self.module_
-        if not module.training:
-            self._set_training(True)
+        if not module.training:  # as train_step_single
+            module.train()
+            self.criterion_.train()
         with torch.no_grad():
             forward = module.step_forward(Xi)
             if forward is None:
