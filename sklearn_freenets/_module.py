@@ -446,18 +446,28 @@ class FreeNetModule(nn.Module):
     ) -> tuple[torch.Tensor, Callable[[torch.Tensor], None]] | None:
         """A training step's forward pass and its backward, without autograd.
 
-        Returns ``(out, backward)``: ``out`` is :meth:`forward`'s output for
-        ``X`` (recording nothing), and ``backward(dout)``, given the gradient
-        of the loss with respect to ``out``, sets the ``.grad`` of every
-        parameter that requires one, as ``out.backward(dout)`` after
-        ``zero_grad(set_to_none=True)`` would (``W``'s stays None when the path
-        does not read it). The same operations as autograd's, so the same
-        gradients bit for bit; without autograd's per-operation bookkeeping,
-        which is most of a small network's step. Returns None where it does
-        not apply, and the caller then uses autograd: graphs of two
-        topological levels (computed by matrix products), ``backend="torch"``,
-        other devices and dtypes than the compiled kernels take, and a module
-        with hooks, which autograd would have to run.
+        The same operations as autograd's, so the same gradients bit for bit,
+        without autograd's per-operation bookkeeping, which is most of a small
+        network's step. Does not apply (returns None, and the caller then uses
+        autograd) to graphs of two topological levels (computed by matrix
+        products), ``backend="torch"``, devices and dtypes that the compiled
+        kernels do not take, and a module with hooks, which autograd would
+        have to run.
+
+        Parameters
+        ----------
+        X : torch.Tensor of shape (n_samples, n_features)
+            Inputs, of the module's dtype and device.
+
+        Returns
+        -------
+        step : tuple of (torch.Tensor, callable) or None
+            ``(out, backward)``: ``out`` is :meth:`forward`'s output for ``X``
+            (recording nothing), and ``backward(dout)``, given the gradient of
+            the loss with respect to ``out``, sets the ``.grad`` of every
+            parameter that requires one, as ``out.backward(dout)`` after
+            ``zero_grad(set_to_none=True)`` would (``W``'s stays None when the
+            path does not read it). None where this does not apply.
         """
         if X.device.type != "cpu" or self._has_hooks():
             return None
