@@ -322,20 +322,13 @@ class FreeNetModule(nn.Module):
         A = self.encoder(X)
         cache = self._graph_state()
         weight = self.weight
-        levels = cache.levels()
-        numba = self.backend != "torch" and _numba_fits(A)
-        graph = cache.graph() if self._sparse_kernels and numba else None
-        sparse = graph is not None and graph.pays_off(weight.dtype)
-        if (
-            levels.n_levels <= 1
-            or preact_cap is not None
-            or (levels.n_levels <= _MAX_LEVELS and not sparse)
-        ):
+        path, graph = self._recurrence_path(cache, A, preact_cap is not None)
+        if path == "levels":
             return recurrence_by_levels(
                 A,
                 weight,
                 self.activation,
-                levels,
+                cache.levels(),
                 mask=cache.mask,
                 return_preact=return_preact,
                 cap=preact_cap,
@@ -359,6 +352,33 @@ class FreeNetModule(nn.Module):
             return_preact=return_preact,
             backend=self.backend,
         )
+
+    def _recurrence_path(
+        self, cache: _GraphCache, A: torch.Tensor, capped: bool = False
+    ) -> tuple[str, SparseGraph | None]:
+        """How :meth:`_hidden` computes the recurrence of ``A`` on the graph.
+
+        Returns the path and the sparse graph handed to the kernels (None
+        where the sparse kernels cannot run). The path is ``"levels"`` (matrix
+        products level by level: graphs of one level, capped pre-activations,
+        and graphs of at most ``_MAX_LEVELS`` levels that the row-major sparse
+        kernels do not take), ``"sparse"`` (those kernels), ``"dense"`` (the
+        dense compiled kernels) or ``"torch"`` (``backend="torch"``, or tensors
+        that the compiled kernels do not take).
+        """
+        levels = cache.levels()
+        numba = self.backend != "torch" and _numba_fits(A)
+        graph = cache.graph() if self._sparse_kernels and numba else None
+        sparse = graph is not None and graph.pays_off(self.weight.dtype)
+        if (
+            levels.n_levels <= 1
+            or capped
+            or (levels.n_levels <= _MAX_LEVELS and not sparse)
+        ):
+            return "levels", graph
+        if sparse:
+            return "sparse", graph
+        return ("dense" if numba else "torch"), graph
 
     def forward(
         self, X: torch.Tensor, preact_cap: torch.Tensor | None = None
@@ -419,17 +439,11 @@ class FreeNetModule(nn.Module):
         node. The encoder's and decoder's weights are read directly, so forward
         hooks registered on those two submodules do not run here.
         """
-        if not self._sparse_kernels or self.backend == "torch":
-            return None
-        graph = cache.graph()
-        if not network_pays_off(graph, torch.is_grad_enabled()):
+        graph = self._neuron_major_graph(X, cache, torch.is_grad_enabled())
+        if graph is None:
             return None
         encoder, decoder = self.encoder, self.decoder
         weight = self.weight
-        if not _numba_fits(X) or X.dtype != weight.dtype:
-            return None
-        if encoder.bias is None or decoder.bias is None:
-            return None
         return sparse_network(
             X,
             encoder.weight,
@@ -440,6 +454,27 @@ class FreeNetModule(nn.Module):
             graph,
             self.activation,
         )
+
+    def _neuron_major_graph(
+        self, X: torch.Tensor, cache: _GraphCache, training: bool
+    ) -> SparseGraph | None:
+        """The graph when the neuron-major path computes ``X``'s pass, or None.
+
+        It does for a graph with edges sparse enough for it to beat the dense
+        kernels (:func:`~sklearn_freenets._kernel.network_pays_off`, for a
+        training step or for prediction), on tensors that the compiled kernels
+        take, with the sparse kernels on and both biases present.
+        """
+        if not self._sparse_kernels or self.backend == "torch":
+            return None
+        graph = cache.graph()
+        if not network_pays_off(graph, training):
+            return None
+        if not _numba_fits(X) or X.dtype != self.weight.dtype:
+            return None
+        if self.encoder.bias is None or self.decoder.bias is None:
+            return None
+        return graph
 
     def step_forward(
         self, X: torch.Tensor
@@ -538,18 +573,12 @@ class FreeNetModule(nn.Module):
     ) -> tuple[torch.Tensor, Callable[[torch.Tensor], None]] | None:
         """:meth:`step_forward` through the dense compiled kernels, or None.
 
-        The path :func:`~sklearn_freenets._kernel.recurrence` takes for graphs
-        of more than ``_MAX_LEVELS`` levels that the neuron-major path does not
-        take; graphs of fewer levels (computed by matrix products) return None.
+        Where the neuron-major path does not take the graph, the path that
+        :meth:`_hidden` would take (:meth:`_recurrence_path`) when it is the
+        dense compiled kernels; None for the others.
         """
         weight = self.weight
-        if (
-            self.backend == "torch"
-            or not _numba_fits(X)
-            or X.dtype != weight.dtype
-            or cache.levels().n_levels <= _MAX_LEVELS
-            or (self._sparse_kernels and cache.graph().pays_off(weight.dtype))
-        ):
+        if X.dtype != weight.dtype or self._recurrence_path(cache, X)[0] != "dense":
             return None
         encoder = cast(nn.Linear, self._modules["encoder"])
         act = _ACT_CODES[self.activation]
@@ -613,19 +642,11 @@ class FreeNetModule(nn.Module):
         self, X: torch.Tensor, cache: _GraphCache
     ) -> tuple[torch.Tensor, Callable[[torch.Tensor], None]] | None:
         """:meth:`step_forward` through the neuron-major kernels, or None."""
-        if not self._sparse_kernels or self.backend == "torch":
+        graph = self._neuron_major_graph(X, cache, True)
+        if graph is None:
             return None
-        graph = cache.graph()
         encoder, decoder, skip = self.encoder, self.decoder, self.skip
         weight = self.weight
-        if (
-            not network_pays_off(graph, True)
-            or not _numba_fits(X)
-            or X.dtype != weight.dtype
-            or encoder.bias is None
-            or decoder.bias is None
-        ):
-            return None
         X = X.contiguous()
         W = weight.contiguous()
         dec_w = decoder.weight.contiguous()

@@ -232,6 +232,25 @@ class TensorBatches:
             yield X[start:stop], (y[start:stop], None if w is None else w[start:stop])
 
 
+def writes_out_gradient(criterion: torch.nn.Module) -> bool:
+    """Whether :func:`loss_and_gradient` computes this criterion's gradient.
+
+    The estimators' three criteria at their settings: cross-entropy,
+    squared error and binary cross-entropy on logits, ``reduction="none"``,
+    without class weights or label smoothing of their own.
+    """
+    kind = type(criterion)
+    if getattr(criterion, "reduction", None) != "none":
+        return False
+    if kind is torch.nn.CrossEntropyLoss:
+        ce = cast(torch.nn.CrossEntropyLoss, criterion)
+        return ce.weight is None and ce.label_smoothing == 0.0
+    if kind is torch.nn.BCEWithLogitsLoss:
+        bce = cast(torch.nn.BCEWithLogitsLoss, criterion)
+        return bce.weight is None and bce.pos_weight is None
+    return kind is torch.nn.MSELoss
+
+
 def loss_and_gradient(
     criterion: torch.nn.Module,
     y_pred: torch.Tensor,
@@ -241,35 +260,27 @@ def loss_and_gradient(
     """:meth:`FreeNetTrainer.get_loss` and its gradient with respect to ``y_pred``.
 
     The same operations as autograd runs for ``get_loss(...).backward()``, so the
-    same values bit for bit, for the estimators' three criteria at their
-    settings (cross-entropy on class indices, squared error, binary
-    cross-entropy on logits; ``reduction="none"``, no class weights of their
-    own). Returns None for any other criterion. Records nothing for autograd.
+    same values bit for bit, for the criteria :func:`writes_out_gradient`
+    accepts, with class indices for cross-entropy and targets of ``y_pred``'s
+    shape otherwise. Returns None for any other criterion or targets. Records
+    nothing for autograd.
     """
+    if not writes_out_gradient(criterion):
+        return None
     kind = type(criterion)
     if kind is torch.nn.CrossEntropyLoss:
-        ce = cast(torch.nn.CrossEntropyLoss, criterion)
-        if ce.weight is not None or ce.label_smoothing != 0.0 or y.ndim != 1:
+        if y.ndim != 1:
             return None
         logp = torch.log_softmax(y_pred, 1)
         losses, total = torch.ops.aten.nll_loss_forward(logp, y, None, 0, -100)
+    elif y.shape != y_pred.shape:
+        return None
     elif kind is torch.nn.MSELoss:
-        if y.shape != y_pred.shape:
-            return None
         losses = torch.ops.aten.mse_loss(y_pred, y, 0)
-    elif kind is torch.nn.BCEWithLogitsLoss:
-        bce = cast(torch.nn.BCEWithLogitsLoss, criterion)
-        if bce.weight is not None or bce.pos_weight is not None:
-            return None
-        if y.shape != y_pred.shape:
-            return None
+    else:
         losses = torch.nn.functional.binary_cross_entropy_with_logits(
             y_pred, y, reduction="none"
         )
-    else:
-        return None
-    if getattr(criterion, "reduction", None) != "none":
-        return None
     one = torch.ones((), dtype=losses.dtype)
     if w is None:
         loss = losses.mean()
@@ -550,8 +561,9 @@ class FreeNetTrainer(NeuralNet):
         """Whether training steps may skip autograd (:meth:`_direct_step`).
 
         They may when the loss, the forward pass and the step are the ones
-        this class defines (not a subclass's), the module can write out its
-        gradients (:meth:`FreeNetModule.step_forward`), and the optimizer is one
+        this class defines (not a subclass's), the criterion's gradient and the
+        module's can be written out (:func:`writes_out_gradient`,
+        :meth:`FreeNetModule.step_forward`), and the optimizer is one
         of torch's that evaluates the loss once per step (not L-BFGS, whose
         step calls the closure again, nor an optimizer of someone else's,
         which may).
@@ -563,6 +575,7 @@ class FreeNetTrainer(NeuralNet):
             and optimizer.__module__.startswith("torch.optim.")
             and optimizer is not torch.optim.LBFGS
             and hasattr(self.module_, "step_forward")
+            and writes_out_gradient(self.criterion_)
             and cls.get_loss is FreeNetTrainer.get_loss
             and cls.infer is NeuralNet.infer
             and cls.train_step_single is NeuralNet.train_step_single
