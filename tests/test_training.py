@@ -69,6 +69,19 @@ def _fit_quietly(est, *args, **kwargs):
 # -- defaults -----------------------------------------------------------------------
 
 
+def _mlp_stop_epoch(scores, tol, n_iter_no_change):
+    """Replay the MLP's rule on validation scores: the epoch (1-based) at which
+    more than ``n_iter_no_change`` epochs in a row have failed to beat the best
+    score by ``tol``, or None."""
+    best, count = -np.inf, 0
+    for epoch, score in enumerate(scores, start=1):
+        count = count + 1 if score < best + tol else 0
+        best = max(best, score)
+        if count > n_iter_no_change:
+            return epoch
+    return None
+
+
 def test_iris_with_defaults():
     """Check that the defaults at k=8 learn iris (the MLP's defaults reach 0.98)."""
     X, y = load_iris(return_X_y=True)
@@ -191,13 +204,7 @@ def test_validated_stopping_ignores_graph_changes(Estimator):
     )
     changed = {r["epoch"] for r in est.evolution_history_ if r["changed"]}
     scores = est.validation_scores_
-    best, count, stop = -np.inf, 0, None
-    for epoch, score in enumerate(scores, start=1):
-        count = count + 1 if score < best + est.tol else 0
-        best = max(best, score)
-        if count > est.n_iter_no_change:
-            stop = epoch
-            break
+    stop = _mlp_stop_epoch(scores, est.tol, est.n_iter_no_change)
     assert stop == _stopping_epochs(est) < est.max_epochs
     assert changed & set(range(stop - est.n_iter_no_change, stop + 1))
 
@@ -294,16 +301,7 @@ def test_early_stopping_restores_best_validation_weights(Estimator):
     scores = est.validation_scores_
     assert len(scores) == est.n_iter_ < est.max_epochs and est.best_loss_ is None
     assert est.best_validation_score_ == max(scores)
-    # replay the MLP's rule: stop once more than n_iter_no_change epochs in a row
-    # fail to beat the best score by tol
-    best, count, stop = -np.inf, 0, None
-    for epoch, value in enumerate(scores, start=1):
-        count = count + 1 if value < best + est.tol else 0
-        best = max(best, value)
-        if count > est.n_iter_no_change:
-            stop = epoch
-            break
-    assert stop == est.n_iter_
+    assert _mlp_stop_epoch(scores, est.tol, est.n_iter_no_change) == est.n_iter_
     # the restored weights score best_validation_score_ on the held-out rows
     seed = check_random_state(0).randint(np.iinfo(np.int32).max)
     stratify = y if Estimator is FreeNetClassifier else None
